@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+/// Swift SIMD code compiles to scalar `fmaf` calls unless the build targets a CPU with FMA,
+/// so hot loops are built for the machine that builds them. `CUENTISTA_TARGET_CPU` overrides
+/// the choice (`generic` turns it off, e.g. for images that must run on older hosts).
+func targetCPUFlags() -> [String] {
+    if let requested = ProcessInfo.processInfo.environment["CUENTISTA_TARGET_CPU"], !requested.isEmpty {
+        return requested == "generic" ? [] : ["-target-cpu", requested]
+    }
+    #if arch(x86_64)
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return [] }
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl", "fma"]) {
+        return ["-target-cpu", "skylake-avx512"]
+    }
+    if flags.isSuperset(of: ["avx2", "fma", "f16c"]) { return ["-target-cpu", "haswell"] }
+    #endif
+    return []
+}
+
+let fastMath: [SwiftSetting] = [.unsafeFlags(targetCPUFlags())]
+
+let package = Package(
+    name: "Cuentista",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "GPT2", targets: ["GPT2", "Kernels", "Checkpoint"]),
+        .executable(name: "cuentista", targets: ["cuentista"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries. CBLAS is header-only on purpose: OpenBLAS is opened at run time by
+        // `Kernels.OpenBLAS` so that its CPU kernel can be chosen before it initialises.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
+        .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC"),
+
+        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "Checkpoint", swiftSettings: fastMath),
+        .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
+
+        .executableTarget(
+            name: "cuentista",
+            dependencies: ["GPT2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fastMath),
+        .executableTarget(
+            name: "cuentista-bench", dependencies: ["GPT2"], path: "Benchmarks/CuentistaBench",
+            swiftSettings: fastMath),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "GPT2Tests", dependencies: ["GPT2"], swiftSettings: fastMath),
+        .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),
+    ]
+)

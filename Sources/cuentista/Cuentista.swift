@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Cuentista: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cuentista",
+        abstract: "GPT-2 text generation and fine-tuning on CPUs.",
+        discussion: """
+        Loads Hugging Face GPT-2 model directories (config.json with model.safetensors or \
+        pytorch_model.bin) exactly as downloaded from the hub.
+        """,
+        subcommands: [InspectCommand.self, ConvertCommand.self])
+}

@@ -1,0 +1,64 @@
+import Checkpoint
+import Foundation
+import GPT2
+import Testing
+
+@Suite("Forward pass equals transformers")
+struct ForwardParityTests {
+    static let formats = ["tiny-safetensors", "tiny-zip", "tiny-legacy"]
+
+    func reference() throws -> (tokens: [[Int32]], logits: [Float]) {
+        let archive = try SafeTensors.read(path: Fixtures.reference("forward.safetensors"))
+        let tokenView = try #require(archive["tokens"])
+        #expect(tokenView.dtype == .i64)
+        let ids = tokenView.bytes.withMemoryRebound(to: Int64.self) { Array($0) }.map { Int32($0) }
+        let (B, T) = (tokenView.shape[0], tokenView.shape[1])
+        let tokens = (0..<B).map { Array(ids[($0 * T)..<(($0 + 1) * T)]) }
+        return (tokens, try #require(archive["logits"]).floats())
+    }
+
+    @Test("logits within 1e-4 of PyTorch", arguments: formats)
+    func logitsMatch(format: String) throws {
+        let loaded = try ModelLoader.load(directory: Fixtures.model(format))
+        let (tokens, expected) = try reference()
+        let logits = try loaded.model.logits(for: tokens)
+        #expect(logits.count == expected.count)
+        let maxDiff = zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(maxDiff < 1e-4, "max |diff| = \(maxDiff)")
+    }
+
+    @Test("every format loads identical weights")
+    func formatsAgree() throws {
+        let models = try Self.formats.map { try ModelLoader.load(directory: Fixtures.model($0)) }
+        #expect(models.map(\.format) == [.safetensors, .pytorchZip, .pytorchLegacy])
+        let first = Array(models[0].model.parameters.storage)
+        for other in models.dropFirst() {
+            #expect(Array(other.model.parameters.storage) == first, "\(other.directory)")
+        }
+        // The legacy file carries attention-mask buffers that must be ignored, not loaded.
+        #expect(models[2].ignoredTensors.contains("h.0.attn.bias"))
+        #expect(models[2].ignoredTensors.contains("h.1.attn.masked_bias"))
+        #expect(models[1].ignoredTensors == ["lm_head.weight"])
+    }
+
+    @Test("a batch gives the same logits as each row alone")
+    func batchRowsIndependent() throws {
+        let model = try ModelLoader.load(directory: Fixtures.model("tiny-safetensors")).model
+        let (tokens, _) = try reference()
+        let batch = try model.logits(for: tokens)
+        let single = try model.logits(for: [tokens[1]])
+        let half = batch.count / 2
+        #expect(Array(batch[half...]) == single)
+    }
+
+    @Test("sequences longer than n_positions and unknown tokens are refused")
+    func refusesBadInput() throws {
+        let model = try ModelLoader.load(directory: Fixtures.model("tiny-safetensors")).model
+        #expect(throws: ModelError.sequenceTooLong(length: 129, limit: 128)) {
+            try model.logits(for: [[Int32](repeating: 1, count: 129)])
+        }
+        #expect(throws: ModelError.tokenOutOfRange(token: 512, vocabularySize: 512)) {
+            try model.logits(for: [[1, 512]])
+        }
+    }
+}
