@@ -41,7 +41,8 @@ let package = Package(
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC"),
 
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "CKernelSupport"),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernelSupport"], swiftSettings: fastMath),
         .target(name: "Checkpoint", swiftSettings: fastMath),
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
 

@@ -35,7 +35,7 @@ case "forward":
             best = min(best, try seconds { try model.forward(tokens: buffer.baseAddress!, acts: acts) })
         }
         json(["load_s": load, "forward_s": best, "tokens_per_s": Double(B * T) / best,
-              "openblas_core": OpenBLAS.shared.coreName, "threads": OpenBLAS.shared.threads])
+              "openblas_core": OpenBLAS.shared.coreName, "threads": Parallel.cores])
     }
 case "sgemm":
     guard arguments.count == 6, let M = Int(arguments[2]), let N = Int(arguments[3]), let K = Int(arguments[4]),
@@ -46,7 +46,7 @@ case "sgemm":
     for _ in 0...iters {
         best = min(best, seconds { Matmul.sgemm(M: M, N: N, K: K, A: a, lda: K, B: b, ldb: N, C: &c, ldc: N) })
     }
-    json(["gflops": 2.0 * Double(M * N * K) / best / 1e9, "openblas_core": OpenBLAS.shared.coreName])
+    json(["gflops": 2.0 * Double(M * N * K) / best / 1e9, "openblas_core": OpenBLAS.shared.coreName, "threads": 1])
 case "kernels":
     // Each layer kernel alone at GPT-2 small's shapes (B=4, T=256): where the forward time goes.
     let (B, T, C, NH, V) = (4, 256, 768, 12, 50257)
@@ -74,6 +74,16 @@ case "kernels":
     time("gelu_ms") { Activation.geluTanh.forward(out: y, inp: y, N: BT * 4 * C) }
     time("residual_ms") { Elementwise.residualForward(out: x, a: x, b: x, N: BT * C) }
     time("lm_head_ms") { Matmul.forwardTransposed(out: logits, inp: x, weight: wte, N: BT, C: C, V: V) }
+    for chunk in [2048, 4096, 8192] {
+        time("lm_head_chunk\(chunk)_ms") {
+            var v0 = 0
+            while v0 < V {
+                let n = min(chunk, V - v0)
+                Matmul.sgemm(transB: true, M: BT, N: n, K: C, A: x, lda: C, B: wte + v0 * C, ldb: C, C: logits + v0, ldc: V)
+                v0 += n
+            }
+        }
+    }
     json(report)
 default:
     fatalError("usage: cuentista-bench forward|sgemm|kernels ...")

@@ -36,6 +36,9 @@ public enum PyTorchCheckpoint {
 
         let pickle = try Unpickler.load(try zip.data(of: pickleEntry), path: path, source: pickleEntry.name)
         return try archive(pickle, file: file, format: .pytorchZip) { (storage, tensor) throws(CheckpointError) in
+            guard storage.view == nil else {
+                throw .tensor(path: path, tensor: tensor, problem: "storage views exist only in legacy files")
+            }
             let name = prefix + "data/" + storage.key
             guard let entry = zip.entry(named: name) else {
                 throw .tensor(path: path, tensor: tensor, problem: "its storage '\(name)' is missing from the archive")

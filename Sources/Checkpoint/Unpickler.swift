@@ -56,17 +56,18 @@ enum TorchGlobal: Equatable {
 /// A persistent id `('storage', type, key, location, numel[, view])`: storage bytes that
 /// live outside the pickle, in a zip entry or after the pickles of a legacy file.
 struct StorageRef: Equatable {
+    /// Old legacy files may name a slice of the root storage, in elements.
+    struct View: Equatable {
+        let key: String
+        let offset: Int
+        let count: Int
+    }
+
     let dtype: DType
     let key: String
     /// In elements of `dtype`.
     let count: Int
-    /// Legacy files may name a slice `(key, offset, count)` of the root storage.
-    let view: (key: String, offset: Int, count: Int)?
-
-    static func == (a: StorageRef, b: StorageRef) -> Bool {
-        a.dtype == b.dtype && a.key == b.key && a.count == b.count
-            && a.view?.key == b.view?.key && a.view?.offset == b.view?.offset && a.view?.count == b.view?.count
-    }
+    let view: View?
 }
 
 /// The arguments of `_rebuild_tensor_v2`, checked for type but not yet against the storage.
@@ -116,6 +117,9 @@ struct Pickle {
 struct Unpickler {
     static let maxStack = 1 << 20
     static let maxMemo = 1 << 22
+    /// A state dict needs about six containers per tensor; this allows some 150,000 tensors
+    /// while keeping a hostile file from turning each byte into a fresh allocation.
+    static let maxContainers = 1 << 20
 
     private let bytes: UnsafeRawBufferPointer
     private let path: String
@@ -189,18 +193,18 @@ struct Unpickler {
             case 0x42: try push(try byteString(length: UInt64(try integer(4, as: UInt32.self))), offset) // BINBYTES
             case 0x8e: try push(try byteString(length: try integer(8, as: UInt64.self)), offset) // BINBYTES8
 
-            case 0x29: try push(newTuple([]), offset) // EMPTY_TUPLE
+            case 0x29: try push(try newTuple([]), offset) // EMPTY_TUPLE
             case 0x85, 0x86, 0x87: // TUPLE1, TUPLE2, TUPLE3
                 var items: [PickleValue] = []
                 for _ in 0..<Int(opcode - 0x84) { items.insert(try pop(offset), at: 0) }
-                try push(newTuple(items), offset)
-            case 0x74: try push(newTuple(try popMark(offset)), offset) // TUPLE
-            case 0x5d: try push(newList([]), offset) // EMPTY_LIST
-            case 0x6c: try push(newList(try popMark(offset)), offset) // LIST
-            case 0x7d: try push(newDict(), offset) // EMPTY_DICT
+                try push(try newTuple(items), offset)
+            case 0x74: try push(try newTuple(try popMark(offset)), offset) // TUPLE
+            case 0x5d: try push(try newList([]), offset) // EMPTY_LIST
+            case 0x6c: try push(try newList(try popMark(offset)), offset) // LIST
+            case 0x7d: try push(try newDict(), offset) // EMPTY_DICT
             case 0x64: // DICT
                 let items = try popMark(offset)
-                let dict = newDict()
+                let dict = try newDict()
                 try setItems(items, in: dict, offset)
                 try push(dict, offset)
             case 0x61: // APPEND
@@ -239,7 +243,7 @@ struct Unpickler {
                 guard try pop(offset) == .global(.orderedDict) else {
                     throw fail("NEWOBJ is only supported for collections.OrderedDict", at: offset)
                 }
-                try push(newDict(), offset)
+                try push(try newDict(), offset)
             case 0x62: // BUILD
                 _ = try pop(offset)
                 // State dicts carry a `_metadata` attribute that loading weights does not need.
@@ -253,7 +257,8 @@ struct Unpickler {
                 try push(.storage(storage), offset)
             default:
                 let printable = (0x21...0x7e).contains(opcode) ? " ('\(Character(Unicode.Scalar(opcode)))')" : ""
-                throw fail("unknown or unsupported opcode 0x\(String(opcode, radix: 16))\(printable)", at: offset)
+                let hex = String(opcode, radix: 16)
+                throw fail("unknown or unsupported opcode 0x\(hex.count == 1 ? "0" : "")\(hex)\(printable)", at: offset)
             }
         }
     }
@@ -360,17 +365,26 @@ struct Unpickler {
 
     // MARK: Objects
 
-    private mutating func newTuple(_ items: [PickleValue]) -> PickleValue {
+    private func checkContainerCount() throws(CheckpointError) {
+        guard objects.tuples.count + objects.lists.count + objects.dicts.count < Self.maxContainers else {
+            throw fail("more than \(Self.maxContainers) tuples, lists and dicts", at: position)
+        }
+    }
+
+    private mutating func newTuple(_ items: [PickleValue]) throws(CheckpointError) -> PickleValue {
+        try checkContainerCount()
         objects.tuples.append(items)
         return .tuple(objects.tuples.count - 1)
     }
 
-    private mutating func newList(_ items: [PickleValue]) -> PickleValue {
+    private mutating func newList(_ items: [PickleValue]) throws(CheckpointError) -> PickleValue {
+        try checkContainerCount()
         objects.lists.append(items)
         return .list(objects.lists.count - 1)
     }
 
-    private mutating func newDict() -> PickleValue {
+    private mutating func newDict() throws(CheckpointError) -> PickleValue {
+        try checkContainerCount()
         objects.dicts.append(PickleDict())
         return .dict(objects.dicts.count - 1)
     }
@@ -404,7 +418,7 @@ struct Unpickler {
         guard let args = tupleItems(arguments) else { throw fail("REDUCE arguments are not a tuple", at: offset) }
         switch function {
         case .orderedDict:
-            let dict = newDict()
+            let dict = try newDict()
             guard args.count <= 1 else { throw fail("OrderedDict takes at most one argument", at: offset) }
             if let pairs = args.first {
                 let items: [PickleValue]
@@ -470,12 +484,12 @@ struct Unpickler {
         }
         guard let key = asciiText(fields[2]) else { throw fail("storage key is not a string", at: offset) }
         guard case let .int(count) = fields[4], count >= 0 else { throw fail("storage size is not a non-negative integer", at: offset) }
-        var view: (key: String, offset: Int, count: Int)?
+        var view: StorageRef.View?
         if fields.count == 6, fields[5] != .none {
             guard let parts = tupleItems(fields[5]), parts.count == 3, let viewKey = asciiText(parts[0]),
                   case let .int(viewOffset) = parts[1], case let .int(viewCount) = parts[2], viewOffset >= 0, viewCount >= 0
             else { throw fail("storage view is not a (key, offset, size) tuple", at: offset) }
-            view = (viewKey, viewOffset, viewCount)
+            view = StorageRef.View(key: viewKey, offset: viewOffset, count: viewCount)
         }
         return StorageRef(dtype: dtype, key: key, count: count, view: view)
     }

@@ -2,6 +2,10 @@ import CBLAS
 
 /// Matrix products, all through OpenBLAS sgemm. Weights keep the Hugging Face Conv1D layout
 /// (in, out), so checkpoints are used as stored, without transposing.
+///
+/// OpenBLAS runs single-threaded and the products are split over `Parallel`'s threads here:
+/// with two thread pools, OpenBLAS's workers spin after each call and steal the cores the
+/// SIMD kernels between the products need.
 public enum Matmul {
     /// Row-major C (M,N) = alpha * op(A) * op(B) + beta * C.
     @inline(__always)
@@ -26,7 +30,20 @@ public enum Matmul {
                 (out + row * OC).update(from: bias, count: OC)
             }
         }
-        sgemm(M: N, N: OC, K: C, A: inp, lda: C, B: weight, ldb: OC, beta: bias == nil ? 0 : 1, C: out, ldc: OC)
+        let beta: Float = bias == nil ? 0 : 1
+        parallelRows(N) { rows in
+            sgemm(M: rows.count, N: OC, K: C, A: inp + rows.lowerBound * C, lda: C, B: weight, ldb: OC, beta: beta,
+                  C: out + rows.lowerBound * OC, ldc: OC)
+        }
+    }
+
+    /// Splits M rows into one block per core (small products stay on one thread).
+    static func parallelRows(_ M: Int, _ body: (Range<Int>) -> Void) {
+        let parts = Parallel.cores
+        if M < 64 * parts { body(0..<M); return }
+        Parallel.forEach(parts) { part in
+            body((M * part / parts)..<(M * (part + 1) / parts))
+        }
     }
 
     /// out (N,V) = inp (N,C) @ weight (V,C)^T: the tied language-model head over wte.
@@ -34,6 +51,10 @@ public enum Matmul {
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         N: Int, C: Int, V: Int
     ) {
-        sgemm(transB: true, M: N, N: V, K: C, A: inp, lda: C, B: weight, ldb: C, C: out, ldc: V)
+        let parts = Parallel.cores
+        Parallel.forEach(parts) { part in
+            let v0 = V * part / parts, v1 = V * (part + 1) / parts
+            sgemm(transB: true, M: N, N: v1 - v0, K: C, A: inp, lda: C, B: weight + v0 * C, ldb: C, C: out + v0, ldc: V)
+        }
     }
 }

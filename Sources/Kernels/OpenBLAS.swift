@@ -62,6 +62,8 @@ public final class OpenBLAS: @unchecked Sendable {
         coreNameFunction = dlsym(handle, "openblas_get_corename").map { unsafeBitCast($0, to: CoreNameFunction.self) }
         getThreadsFunction = dlsym(handle, "openblas_get_num_threads").map { unsafeBitCast($0, to: GetThreadsFunction.self) }
         setThreadsFunction = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreadsFunction.self) }
+        // Cuentista splits products over its own threads (see `Matmul`).
+        setThreadsFunction?(1)
     }
 
     /// The kernel OpenBLAS actually runs, e.g. "SkylakeX" or "Haswell".
@@ -70,9 +72,8 @@ public final class OpenBLAS: @unchecked Sendable {
         return String(cString: name)
     }
 
+    /// Threads inside each OpenBLAS call (1: Cuentista parallelises around the calls).
     public var threads: Int { Int(getThreadsFunction?() ?? 1) }
-
-    public func setThreads(_ count: Int) { setThreadsFunction?(Int32(count)) }
 }
 
 public enum KernelError: Error, CustomStringConvertible {

@@ -1,10 +1,15 @@
+import CKernelSupport
 import Dispatch
 import Foundation
 
 /// Splits loops over the cores. The body is not required to be `@Sendable`: kernels capture
 /// raw buffer pointers and guarantee by construction that chunks write disjoint ranges.
 public enum Parallel {
-    public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Worker threads: `CUENTISTA_THREADS` if set, else one per core.
+    public static let cores: Int = {
+        if let text = ProcessInfo.processInfo.environment["CUENTISTA_THREADS"], let n = Int(text), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 
     private struct UncheckedBody: @unchecked Sendable {
         let run: (Range<Int>) -> Void
@@ -15,6 +20,7 @@ public enum Parallel {
         guard count > 0 else { return }
         let chunks = min(cores * 4, max(1, count / max(1, grain)))
         if chunks <= 1 || cores == 1 {
+            cuentista_flush_denormals()
             body(0..<count)
             return
         }
@@ -23,6 +29,8 @@ public enum Parallel {
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let start = count * chunk / chunks
                 let end = count * (chunk + 1) / chunks
+                // Dispatch's worker threads start with the default floating-point mode.
+                cuentista_flush_denormals()
                 if start < end { box.run(start..<end) }
             }
         }

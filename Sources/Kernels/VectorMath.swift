@@ -6,8 +6,13 @@ public let vecWidth = 16
 @inline(__always)
 public func vexp(_ x: Vec) -> Vec {
     // Cephes-style: exp(x) = 2^n * exp(r), r in [-ln2/2, ln2/2], ln2 split in two parts.
-    let clamped = x.clamped(lowerBound: Vec(repeating: -87.33), upperBound: Vec(repeating: 88.37))
-    let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+    // The lower clamp keeps results normal (e^-80 ~ 1.8e-35): denormals are ~100x slower in
+    // every later multiply, and below that the value is 0 for any softmax or tanh purpose.
+    let clamped = vclamp(x, -80, 88.37)
+    // Adding 1.5 * 2^23 rounds to the nearest integer and leaves it in the low mantissa bits,
+    // which avoids the generic (non-inlined) SIMD rounding and conversion initialisers.
+    let shifted = clamped * 1.44269504088896341 + 12582912
+    let n = shifted - 12582912
     var r = clamped - n * 0.693359375
     r = r + n * 2.12194440e-4
     var p = Vec(repeating: 1.9875691500e-4)
@@ -17,8 +22,20 @@ public func vexp(_ x: Vec) -> Vec {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let er = p * (r * r) + r + 1
-    let bits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+    let bits = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
     return er * unsafeBitCast(bits, to: Vec.self)
+}
+
+/// Lane-wise clamp. Written out because the standard library's generic pointwiseMin/Max
+/// are sometimes left as calls inside large kernels.
+@inline(__always)
+public func vclamp(_ x: Vec, _ low: Float, _ high: Float) -> Vec {
+    var r = x
+    for i in 0..<vecWidth {
+        let v = x[i] < low ? low : x[i]
+        r[i] = v > high ? high : v
+    }
+    return r
 }
 
 @inline(__always)
@@ -68,7 +85,8 @@ public func vmax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var best = Vec(repeating: -.infinity)
     var i = 0
     while i + vecWidth <= n {
-        best = pointwiseMax(best, load(x + i))
+        let v = load(x + i)
+        for lane in 0..<vecWidth where v[lane] > best[lane] { best[lane] = v[lane] }
         i += vecWidth
     }
     var result = best.max()

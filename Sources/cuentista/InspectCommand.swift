@@ -26,7 +26,7 @@ struct InspectCommand: ParsableCommand {
             let report = InspectReport(
                 directory: loaded.directory, weightsFile: loaded.weightsFile, format: loaded.format.rawValue,
                 config: config, parameterCount: loaded.model.parameterCount, ignoredTensors: loaded.ignoredTensors,
-                loadSeconds: loaded.loadSeconds, openblasCore: blas.coreName, openblasThreads: blas.threads,
+                loadSeconds: loaded.loadSeconds, openblasCore: blas.coreName, openblasThreads: Parallel.cores,
                 moduleTree: ModuleTree.describe(config))
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
@@ -40,7 +40,7 @@ struct InspectCommand: ParsableCommand {
         if !loaded.ignoredTensors.isEmpty {
             print("Ignored tensors   \(loaded.ignoredTensors.count): \(loaded.ignoredTensors.prefix(6).joined(separator: ", "))\(loaded.ignoredTensors.count > 6 ? ", ..." : "")")
         }
-        print("OpenBLAS core     \(blas.coreName), \(blas.threads) threads\(blas.requestedCoreType.map { _ in " (chosen by Cuentista for this CPU)" } ?? "")")
+        print("OpenBLAS core     \(blas.coreName), \(Parallel.cores) threads\(blas.requestedCoreType.map { _ in " (chosen by Cuentista for this CPU)" } ?? "")")
         print("")
         print(ModuleTree.describe(config))
     }

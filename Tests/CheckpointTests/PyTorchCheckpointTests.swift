@@ -5,7 +5,23 @@ import Testing
 // Inputs are hand-made bytes: the zip writer and pickle builder below stand in for
 // torch.save, so that these tests need no Python.
 
-@Suite struct PyTorchCheckpointTests {
+@Suite final class PyTorchCheckpointTests: Sendable {
+    /// Removed with everything in it when the test ends.
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pickle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func temporaryFile(_ contents: [UInt8]) throws -> String {
+        let url = directory.appendingPathComponent("\(UUID().uuidString).bin")
+        try Data(contents).write(to: url)
+        return url.path
+    }
+
     // MARK: Hostile pickles
 
     /// (pickle bytes, module, name) of the global each must be refused for.
@@ -179,6 +195,19 @@ import Testing
         #expect(try archive["scalar"]?.floats() == [5])
     }
 
+    @Test func readsZip64Archive() throws {
+        let path = try temporaryFile(storedZip(zipStateDict().files, zip64: true))
+        let archive = try PyTorchCheckpoint.read(path: path)
+        #expect(archive.tensors.count == 5)
+        #expect(try archive["transposed"]?.floats() == [0, 3, 1, 4, 2, 5])
+    }
+
+    @Test func zip64RecordOutsideFileIsAZipError() throws {
+        var zip = storedZip(zipStateDict().files, zip64: true)
+        writeLE32(&zip, at: zip.count - 22 - 20 + 8, 0xffff_0000) // locator's record offset
+        expectZipError(try temporaryFile(zip))
+    }
+
     @Test func readsLegacyLayout() throws {
         let archive = try PyTorchCheckpoint.read(path: temporaryFile(legacyStateDict()))
         #expect(archive.format == .pytorchLegacy)
@@ -341,22 +370,38 @@ private func legacyStateDict() -> [UInt8] {
 }
 
 /// A zip archive of stored entries, as torch.save writes it (without its alignment padding).
-private func storedZip(_ files: [(String, [UInt8])]) -> [UInt8] {
+/// With `zip64`, every size and offset is saturated and given in ZIP64 records instead, as
+/// writers do for archives over 4 GiB.
+private func storedZip(_ files: [(String, [UInt8])], zip64: Bool = false) -> [UInt8] {
     var out: [UInt8] = []
     var central: [UInt8] = []
     for (name, data) in files {
-        let offset = UInt32(out.count)
+        let offset = out.count
         let nameBytes = ascii(name)
-        let crc = crc32(data)
-        let common = le16(20) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc)
-            + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(UInt16(nameBytes.count)) + le16(0)
-        out += le32(0x0403_4b50) + common + nameBytes + data
-        central += le32(0x0201_4b50) + le16(20) + common + le16(0) + le16(0) + le16(0) + le32(0) + le32(offset) + nameBytes
+        let head = le16(zip64 ? 45 : 20) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc32(data))
+        let size = le32(UInt32(data.count))
+        out += le32(0x0403_4b50) + head + size + size + le16(UInt16(nameBytes.count)) + le16(0) + nameBytes + data
+        if zip64 {
+            let extra = le16(1) + le16(24) + le64(UInt64(data.count)) + le64(UInt64(data.count)) + le64(UInt64(offset))
+            central += le32(0x0201_4b50) + le16(45) + head + le32(.max) + le32(.max) + le16(UInt16(nameBytes.count))
+                + le16(UInt16(extra.count)) + le16(0) + le16(0) + le16(0) + le32(0) + le32(.max) + nameBytes + extra
+        } else {
+            central += le32(0x0201_4b50) + le16(20) + head + size + size + le16(UInt16(nameBytes.count))
+                + le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(UInt32(offset)) + nameBytes
+        }
     }
-    let directoryOffset = UInt32(out.count)
+    let directoryOffset = out.count
     out += central
-    out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(UInt16(files.count)) + le16(UInt16(files.count))
-        + le32(UInt32(central.count)) + le32(directoryOffset) + le16(0)
+    if zip64 {
+        let record = out.count
+        out += le32(0x0606_4b50) + le64(44) + le16(45) + le16(45) + le32(0) + le32(0)
+            + le64(UInt64(files.count)) + le64(UInt64(files.count)) + le64(UInt64(central.count)) + le64(UInt64(directoryOffset))
+        out += le32(0x0706_4b50) + le32(0) + le64(UInt64(record)) + le32(1)
+        out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(.max) + le16(.max) + le32(.max) + le32(.max) + le16(0)
+    } else {
+        out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(UInt16(files.count)) + le16(UInt16(files.count))
+            + le32(UInt32(central.count)) + le32(UInt32(directoryOffset)) + le16(0)
+    }
     return out
 }
 
@@ -367,12 +412,6 @@ private func expectZipError(_ path: String, sourceLocation: SourceLocation = #_s
     } catch {
         guard case .zip = error else { Issue.record("expected a zip error, got \(error)", sourceLocation: sourceLocation); return }
     }
-}
-
-private func temporaryFile(_ contents: [UInt8]) throws -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pickle-\(UUID().uuidString).bin")
-    try Data(contents).write(to: url)
-    return url.path
 }
 
 private func crc32(_ data: [UInt8]) -> UInt32 {
