@@ -6,8 +6,9 @@ public enum Attention {
     /// the probabilities for the backward pass. qkv is (B,T,3C) with Q, K, V side by side.
     ///
     /// One task per (b, h), in SIMD: per-head products are 64 wide, too small for sgemm calls
-    /// to pay off. K is transposed once per head so that 16 scores come out of each vector
-    /// FMA chain without horizontal sums, and only the causal triangle is computed.
+    /// to pay off. Per head, K is transposed and V made contiguous once; queries then go four
+    /// at a time so that every key and value vector loaded serves four rows, and only the
+    /// causal triangle is computed.
     public static func forward(
         out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
         B: Int, T: Int, C: Int, NH: Int
@@ -19,32 +20,109 @@ public enum Attention {
         Parallel.forEach(B * NH) { bh in
             let b = bh / NH, h = bh % NH
             let base = qkv + b * T * C3 + h * hs
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: hs * paddedT + hs + vecWidth)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: hs * paddedT + T * hs + 4 * hs)
             defer { scratch.deallocate() }
-            let kt = scratch  // (hs, paddedT)
-            let q = scratch + hs * paddedT  // (hs) scaled query
-            for t2 in 0..<T {
-                let k = base + t2 * C3 + C
-                for d in 0..<hs { kt[d * paddedT + t2] = k[d] }
+            let kt = scratch                      // (hs, paddedT): K transposed, zero padded
+            let v = kt + hs * paddedT             // (T, hs): V contiguous
+            let q = v + T * hs                    // (4, hs): scaled queries of the current rows
+            for d in 0..<hs {
+                let row = kt + d * paddedT
+                for t2 in 0..<T { row[t2] = base[t2 * C3 + C + d] }
+                (row + T).update(repeating: 0, count: paddedT - T)
             }
-            for d in 0..<hs { (kt + d * paddedT + T).update(repeating: 0, count: paddedT - T) }
-            for t in 0..<T {
-                let scores = att + (bh * T + t) * T
-                for d in 0..<hs { q[d] = base[t * C3 + d] * scale }
+            for t2 in 0..<T { (v + t2 * hs).update(from: base + t2 * C3 + 2 * C, count: hs) }
+
+            var t0 = 0
+            while t0 < T {
+                let rows = min(4, T - t0)
+                let scores = att + (bh * T + t0) * T
+                for r in 0..<rows {
+                    for d in 0..<hs { q[r * hs + d] = base[(t0 + r) * C3 + d] * scale }
+                }
                 var j = 0
-                while j <= t {
-                    let block = scoreBlock(q: q, kt: kt + j, stride: paddedT, hs: hs)
-                    if j + vecWidth <= T {
-                        store(block, scores + j)
+                while j <= t0 + rows - 1 {
+                    if rows == 4 {
+                        let (s0, s1, s2, s3) = scoreBlock4(q: q, hs: hs, kt: kt + j, stride: paddedT)
+                        storeScores(s0, scores, j, T)
+                        storeScores(s1, scores + T, j, T)
+                        storeScores(s2, scores + 2 * T, j, T)
+                        storeScores(s3, scores + 3 * T, j, T)
                     } else {
-                        for lane in 0..<(T - j) { scores[j + lane] = block[lane] }
+                        for r in 0..<rows {
+                            storeScores(scoreBlock(q: q + r * hs, kt: kt + j, stride: paddedT, hs: hs), scores + r * T, j, T)
+                        }
                     }
                     j += vecWidth
                 }
-                causalSoftmaxRow(scores, valid: t + 1, length: T)
-                weightedSum(scores, count: t + 1, values: base + 2 * C, stride: C3,
-                            out: out + (b * T + t) * C + h * hs, hs: hs)
+                for r in 0..<rows { causalSoftmaxRow(scores + r * T, valid: t0 + r + 1, length: T) }
+                let o = out + (b * T + t0) * C + h * hs
+                if rows == 4 && hs % (4 * vecWidth) == 0 {
+                    weightedSum4(scores, T, count: t0 + 4, values: v, hs: hs, out: o, outStride: C)
+                } else {
+                    for r in 0..<rows {
+                        weightedSum(scores + r * T, count: t0 + r + 1, values: v, stride: hs, out: o + r * C, hs: hs)
+                    }
+                }
+                t0 += rows
             }
+        }
+    }
+
+    @inline(__always)
+    static func storeScores(_ block: Vec, _ row: UnsafeMutablePointer<Float>, _ j: Int, _ T: Int) {
+        if j + vecWidth <= T {
+            store(block, row + j)
+        } else {
+            for lane in 0..<(T - j) { row[j + lane] = block[lane] }
+        }
+    }
+
+    /// Scores of four query rows against keys j..j+15: one key load feeds four FMAs.
+    @inline(__always)
+    static func scoreBlock4(q: UnsafePointer<Float>, hs: Int, kt: UnsafePointer<Float>, stride: Int) -> (Vec, Vec, Vec, Vec) {
+        var a0 = Vec.zero, a1 = Vec.zero, a2 = Vec.zero, a3 = Vec.zero
+        for d in 0..<hs {
+            let k = load(kt + d * stride)
+            a0.addProduct(Vec(repeating: q[d]), k)
+            a1.addProduct(Vec(repeating: q[hs + d]), k)
+            a2.addProduct(Vec(repeating: q[2 * hs + d]), k)
+            a3.addProduct(Vec(repeating: q[3 * hs + d]), k)
+        }
+        return (a0, a1, a2, a3)
+    }
+
+    /// Four rows of out = p V at once, 64 columns at a time: each value vector loaded serves
+    /// four rows. Probabilities past a row's own position are zero (causal softmax).
+    @inline(__always)
+    static func weightedSum4(
+        _ p: UnsafePointer<Float>, _ pStride: Int, count: Int, values: UnsafePointer<Float>, hs: Int,
+        out: UnsafeMutablePointer<Float>, outStride: Int
+    ) {
+        var d = 0
+        while d < hs {
+            var a00 = Vec.zero, a01 = Vec.zero, a02 = Vec.zero, a03 = Vec.zero
+            var a10 = Vec.zero, a11 = Vec.zero, a12 = Vec.zero, a13 = Vec.zero
+            var a20 = Vec.zero, a21 = Vec.zero, a22 = Vec.zero, a23 = Vec.zero
+            var a30 = Vec.zero, a31 = Vec.zero, a32 = Vec.zero, a33 = Vec.zero
+            for i in 0..<count {
+                let row = values + i * hs + d
+                let v0 = load(row), v1 = load(row + vecWidth), v2 = load(row + 2 * vecWidth), v3 = load(row + 3 * vecWidth)
+                let w0 = Vec(repeating: p[i]), w1 = Vec(repeating: p[pStride + i])
+                let w2 = Vec(repeating: p[2 * pStride + i]), w3 = Vec(repeating: p[3 * pStride + i])
+                a00.addProduct(w0, v0); a01.addProduct(w0, v1); a02.addProduct(w0, v2); a03.addProduct(w0, v3)
+                a10.addProduct(w1, v0); a11.addProduct(w1, v1); a12.addProduct(w1, v2); a13.addProduct(w1, v3)
+                a20.addProduct(w2, v0); a21.addProduct(w2, v1); a22.addProduct(w2, v2); a23.addProduct(w2, v3)
+                a30.addProduct(w3, v0); a31.addProduct(w3, v1); a32.addProduct(w3, v2); a33.addProduct(w3, v3)
+            }
+            var o = out + d
+            store(a00, o); store(a01, o + vecWidth); store(a02, o + 2 * vecWidth); store(a03, o + 3 * vecWidth)
+            o += outStride
+            store(a10, o); store(a11, o + vecWidth); store(a12, o + 2 * vecWidth); store(a13, o + 3 * vecWidth)
+            o += outStride
+            store(a20, o); store(a21, o + vecWidth); store(a22, o + 2 * vecWidth); store(a23, o + 3 * vecWidth)
+            o += outStride
+            store(a30, o); store(a31, o + vecWidth); store(a32, o + 2 * vecWidth); store(a33, o + 3 * vecWidth)
+            d += 4 * vecWidth
         }
     }
 

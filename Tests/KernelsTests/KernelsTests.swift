@@ -118,10 +118,10 @@ struct KernelsTests {
         #expect(out == inp.map { max(0, $0) })
     }
 
-    @Test("causal attention matches the textbook loop")
-    func attention() {
+    @Test("causal attention matches the textbook loop", arguments: [(2, 21, 24, 3), (1, 37, 128, 2), (2, 8, 64, 1)])
+    func attention(shape: (Int, Int, Int, Int)) {
         var rng = LCG(state: 4)
-        let (B, T, C, NH) = (2, 21, 24, 3)
+        let (B, T, C, NH) = shape
         let hs = C / NH
         let qkv = rng.array(B * T * 3 * C, scale: 2)
         var out = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * T)
