@@ -28,7 +28,7 @@ let package = Package(
     name: "Cuentista",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "GPT2", targets: ["GPT2", "Kernels", "Checkpoint"]),
+        .library(name: "GPT2", targets: ["GPT2", "Kernels", "Checkpoint", "Tokenizer"]),
         .executable(name: "cuentista", targets: ["cuentista"]),
     ],
     dependencies: [
@@ -44,7 +44,8 @@ let package = Package(
         .target(name: "CKernelSupport"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernelSupport"], swiftSettings: fastMath),
         .target(name: "Checkpoint", swiftSettings: fastMath),
-        .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
+        .target(name: "Tokenizer", swiftSettings: fastMath),
+        .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint", "Tokenizer"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",
@@ -56,7 +57,10 @@ let package = Package(
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], swiftSettings: fastMath),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),
+        // Runs the built `cuentista` executable as a user would.
+        .testTarget(name: "CLITests", dependencies: ["cuentista"]),
     ]
 )

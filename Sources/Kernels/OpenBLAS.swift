@@ -34,9 +34,9 @@ public final class OpenBLAS: @unchecked Sendable {
 
     init() throws {
         var requested: String?
-        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+        if (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "").isEmpty,
            let coreType = CPUFeatures.current.openBLASCoreType {
-            setenv("OPENBLAS_CORETYPE", coreType, 0)
+            setenv("OPENBLAS_CORETYPE", coreType, 1)
             requested = coreType
         }
         requestedCoreType = requested

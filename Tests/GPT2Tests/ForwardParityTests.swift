@@ -39,6 +39,9 @@ struct ForwardParityTests {
         #expect(models[2].ignoredTensors.contains("h.0.attn.bias"))
         #expect(models[2].ignoredTensors.contains("h.1.attn.masked_bias"))
         #expect(models[1].ignoredTensors == ["lm_head.weight"])
+        // The parameter count transformers reports for the same model.
+        let versions = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.reference("versions.json")))) as? [String: Any]
+        #expect(models[0].model.parameterCount == versions?["parameters"] as? Int)
     }
 
     @Test("a batch gives the same logits as each row alone")
