@@ -78,6 +78,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case sequenceTooLong(length: Int, limit: Int)
     case tokenOutOfRange(token: Int, vocabularySize: Int)
     case raggedBatch
+    case invalidSlot(Int)
 
     public var description: String {
         switch self {
@@ -85,6 +86,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
             return "sequence of \(length) tokens is longer than the model's context (n_positions = \(limit))"
         case let .tokenOutOfRange(token, size): return "token id \(token) is outside the vocabulary (size \(size))"
         case .raggedBatch: return "a batch needs rows of equal, non-zero length"
+        case let .invalidSlot(slot): return "KV-cache slot \(slot) does not exist"
         }
     }
 }

@@ -129,7 +129,7 @@ public enum Attention {
     /// out (hs) = sum over i < count of p[i] * values[i * stride ..< i * stride + hs]. The output
     /// stays in registers across the sum: accumulating in memory stalls on store forwarding.
     @inline(__always)
-    static func weightedSum(
+    public static func weightedSum(
         _ p: UnsafePointer<Float>, count: Int, values: UnsafePointer<Float>, stride: Int,
         out: UnsafeMutablePointer<Float>, hs: Int
     ) {

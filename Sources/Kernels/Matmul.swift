@@ -31,18 +31,23 @@ public enum Matmul {
             }
         }
         let beta: Float = bias == nil ? 0 : 1
-        parallelRows(N) { rows in
-            sgemm(M: rows.count, N: OC, K: C, A: inp + rows.lowerBound * C, lda: C, B: weight, ldb: OC, beta: beta,
-                  C: out + rows.lowerBound * OC, ldc: OC)
-        }
-    }
-
-    /// Splits M rows into one block per core (small products stay on one thread).
-    static func parallelRows(_ M: Int, _ body: (Range<Int>) -> Void) {
         let parts = Parallel.cores
-        if M < 64 * parts { body(0..<M); return }
-        Parallel.forEach(parts) { part in
-            body((M * part / parts)..<(M * (part + 1) / parts))
+        if N >= 64 * parts {
+            // Many rows (prefill, training): one block of rows per core.
+            Parallel.forEach(parts) { part in
+                let r0 = N * part / parts, r1 = N * (part + 1) / parts
+                sgemm(M: r1 - r0, N: OC, K: C, A: inp + r0 * C, lda: C, B: weight, ldb: OC, beta: beta,
+                      C: out + r0 * OC, ldc: OC)
+            }
+        } else {
+            // Few rows (decoding): one block of output columns per core, so each core reads
+            // only its share of the weights, the cost that dominates a decode step.
+            let blocks = OC / 16
+            Parallel.forEach(min(parts, max(1, blocks))) { part in
+                let c0 = part == 0 ? 0 : 16 * (blocks * part / parts)
+                let c1 = part == parts - 1 || blocks < parts ? OC : 16 * (blocks * (part + 1) / parts)
+                sgemm(M: N, N: c1 - c0, K: C, A: inp, lda: C, B: weight + c0, ldb: OC, beta: beta, C: out + c0, ldc: OC)
+            }
         }
     }
 
