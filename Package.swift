@@ -28,7 +28,7 @@ let package = Package(
     name: "Cuentista",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "GPT2", targets: ["GPT2", "Kernels", "Checkpoint", "Tokenizer"]),
+        .library(name: "GPT2", targets: ["GPT2", "Kernels", "Checkpoint", "Tokenizer", "Generation"]),
         .executable(name: "cuentista", targets: ["cuentista"]),
     ],
     dependencies: [
@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "Checkpoint", swiftSettings: fastMath),
         .target(name: "Tokenizer", swiftSettings: fastMath),
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint", "Tokenizer"], swiftSettings: fastMath),
+        .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",
@@ -58,7 +59,9 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], swiftSettings: fastMath),
-        .testTarget(name: "GPT2Tests", dependencies: ["GPT2"], swiftSettings: fastMath),
+        .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
+        .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),
         // Runs the built `cuentista` executable as a user would.
         .testTarget(name: "CLITests", dependencies: ["cuentista"]),

@@ -123,6 +123,8 @@ def main():
     model = tiny_model()
     make_models(model)
     make_reference(model)
+    import generation_fixtures
+    generation_fixtures.make(model, REFERENCE)
     print("fixtures written under", HERE)
 
 

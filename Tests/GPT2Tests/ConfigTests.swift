@@ -1,6 +1,7 @@
 import Foundation
 import GPT2
 import Testing
+import TestSupport
 
 @Suite("config.json")
 struct ConfigTests {

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import GPT2
 import Testing
+import TestSupport
 
 @Suite("Forward pass equals transformers")
 struct ForwardParityTests {
@@ -11,7 +12,7 @@ struct ForwardParityTests {
         let archive = try SafeTensors.read(path: Fixtures.reference("forward.safetensors"))
         let tokenView = try #require(archive["tokens"])
         #expect(tokenView.dtype == .i64)
-        let ids = tokenView.bytes.withMemoryRebound(to: Int64.self) { Array($0) }.map { Int32($0) }
+        let ids = Fixtures.ids(tokenView)
         let (B, T) = (tokenView.shape[0], tokenView.shape[1])
         let tokens = (0..<B).map { Array(ids[($0 * T)..<(($0 + 1) * T)]) }
         return (tokens, try #require(archive["logits"]).floats())

@@ -1,5 +1,6 @@
 import GPT2
 import Testing
+import TestSupport
 
 @Suite("KV cache")
 struct KVCacheTests {

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import GPT2
 import Testing
+import TestSupport
 
 @Suite("Saving models")
 struct SaveLoadTests {

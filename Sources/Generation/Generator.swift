@@ -1,0 +1,234 @@
+import GPT2
+
+public struct GenerationRequest: Sendable {
+    public var prompt: [Int32]
+    public var parameters: GenerationParameters
+
+    public init(prompt: [Int32], parameters: GenerationParameters) {
+        self.prompt = prompt
+        self.parameters = parameters
+    }
+}
+
+public enum FinishReason: String, Sendable, Codable {
+    /// The model produced its end-of-sequence token.
+    case eos
+    /// A stop string was reached.
+    case stop
+    /// max_new_tokens, or the model's context (n_positions), was reached.
+    case length
+}
+
+public struct Completion: Sendable, Codable {
+    public let request: Int
+    public let index: Int
+    public let tokens: [Int32]
+    public let text: String
+    public let finishReason: FinishReason
+    public let promptTokens: Int
+    public let trace: [TraceStep]
+}
+
+public struct TokenEvent: Sendable {
+    public let request: Int
+    public let index: Int
+    public let token: Int32
+    public let bytes: [UInt8]
+    /// Text that became safe to show with this token (may be empty).
+    public let text: String
+    public let trace: TraceStep?
+}
+
+public enum GenerationEvent: Sendable {
+    case token(TokenEvent)
+    case finished(Completion)
+}
+
+/// Runs generation requests over one model: every prompt is prefilled once, its `n`
+/// completions share that prefill, and all sequences decode together, one batched forward
+/// pass per step.
+public final class Generator: Sendable {
+    public let model: GPT2
+    public let eosToken: Int32?
+    let tokenBytes: @Sendable (Int32) -> [UInt8]
+
+    /// `tokenBytes` gives each token's bytes (from the tokenizer) for text and stop strings.
+    public init(model: GPT2, eosToken: Int32?, tokenBytes: @escaping @Sendable (Int32) -> [UInt8] = { _ in [] }) {
+        self.model = model
+        self.eosToken = eosToken
+        self.tokenBytes = tokenBytes
+    }
+
+    struct Sequence {
+        let request: Int
+        let index: Int
+        let slot: Int
+        let parameters: GenerationParameters
+        let promptLength: Int
+        var tokens: [Int32]
+        var counts: [Int32: Int] = [:]
+        var random: SeededGenerator
+        var text: TextStream
+        var output = ""
+        var trace: [TraceStep] = []
+        var finish: FinishReason?
+        var generated: Int { tokens.count - promptLength }
+    }
+
+    public func run(_ requests: [GenerationRequest], onEvent: (GenerationEvent) -> Void = { _ in }) throws(GenerationError) -> [[Completion]] {
+        let context = model.config.nPositions
+        for request in requests {
+            try request.parameters.validate(promptLength: request.prompt.count, contextLength: context)
+            if let bad = request.prompt.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+                throw .invalidParameter(name: "prompt", reason: "token id \(bad) is outside the vocabulary (size \(model.config.vocabSize))")
+            }
+        }
+        let longest = requests.map { $0.prompt.count + $0.parameters.maxNewTokens }.max() ?? 1
+        let cache = KVCache(config: model.config, slots: requests.reduce(0) { $0 + $1.parameters.n }, maxLength: min(longest, context))
+
+        var sequences: [Sequence] = []
+        for (r, request) in requests.enumerated() {
+            for i in 0..<request.parameters.n {
+                // Each completion draws from its own generator: same seed, same text, whatever
+                // else shares the batch.
+                let seed = request.parameters.seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+                sequences.append(Sequence(request: r, index: i, slot: sequences.count, parameters: request.parameters,
+                                          promptLength: request.prompt.count, tokens: request.prompt,
+                                          random: SeededGenerator(seed: seed), text: TextStream(stops: request.parameters.stop)))
+            }
+        }
+
+        // Prefill each prompt once, in one pass, then share it with its other completions.
+        var items: [CachedToken] = []
+        var firstSlot: [Int] = []
+        for (r, request) in requests.enumerated() {
+            let slot = sequences.firstIndex { $0.request == r }!
+            firstSlot.append(slot)
+            for (t, token) in request.prompt.enumerated() {
+                items.append(CachedToken(slot: slot, token: token, wantsLogits: t == request.prompt.count - 1))
+            }
+        }
+        var logits = try forward(items, cache)
+        let V = model.config.vocabSize
+        var rows: [Int: ArraySlice<Float>] = [:]
+        for (r, slot) in firstSlot.enumerated() {
+            for s in sequences.indices where sequences[s].request == r && s != slot { cache.copy(slot: slot, to: s) }
+            for s in sequences.indices where sequences[s].request == r { rows[s] = logits[(r * V)..<((r + 1) * V)] }
+        }
+
+        while true {
+            var active: [Int] = []
+            for s in sequences.indices where sequences[s].finish == nil {
+                let token = step(&sequences[s], logits: Array(rows[s]!), onEvent: onEvent)
+                if sequences[s].finish == nil && sequences[s].tokens.count >= context { sequences[s].finish = .length }
+                if let reason = sequences[s].finish {
+                    finish(&sequences[s], reason: reason, onEvent: onEvent)
+                } else {
+                    active.append(s)
+                    _ = token
+                }
+            }
+            if active.isEmpty { break }
+            logits = try forward(active.map { CachedToken(slot: $0, token: sequences[$0].tokens.last!, wantsLogits: true) }, cache)
+            rows = [:]
+            for (row, s) in active.enumerated() { rows[s] = logits[(row * V)..<((row + 1) * V)] }
+        }
+
+        var results = requests.map { _ in [Completion]() }
+        for sequence in sequences {
+            results[sequence.request].append(completion(sequence))
+        }
+        return results
+    }
+
+    private func forward(_ items: [CachedToken], _ cache: KVCache) throws(GenerationError) -> [Float] {
+        do { return try model.forward(items: items, cache: cache) } catch { throw .model(error.description) }
+    }
+
+    /// Processes one row of logits, chooses the next token and updates the sequence.
+    private func step(_ sequence: inout Sequence, logits raw: [Float], onEvent: (GenerationEvent) -> Void) -> Int32 {
+        let p = sequence.parameters
+        var processed = raw
+        if !p.logitBias.isEmpty { LogitsProcessors.logitBias(&processed, p.logitBias) }
+        if p.repetitionPenalty != 1 { LogitsProcessors.repetitionPenalty(&processed, context: sequence.tokens, penalty: p.repetitionPenalty) }
+        if p.presencePenalty != 0 || p.frequencyPenalty != 0 {
+            LogitsProcessors.presenceFrequency(&processed, counts: sequence.counts, presence: p.presencePenalty, frequency: p.frequencyPenalty)
+        }
+        if p.noRepeatNgramSize > 0 { LogitsProcessors.noRepeatNgram(&processed, context: sequence.tokens, size: p.noRepeatNgramSize) }
+        if let eos = eosToken, sequence.generated < p.minNewTokens { processed[Int(eos)] = -.infinity }
+        if p.samples {
+            LogitsProcessors.temperature(&processed, p.temperature)
+            if p.topK > 0 { LogitsProcessors.topK(&processed, p.topK) }
+            if p.topP < 1 { LogitsProcessors.topP(&processed, p.topP) }
+            if p.minP > 0 { LogitsProcessors.minP(&processed, p.minP) }
+            if p.typicalP < 1 { LogitsProcessors.typicalP(&processed, p.typicalP) }
+        }
+
+        var tookArgmax = true
+        let choice: Int
+        var probabilities: [Float] = []
+        switch p.strategy {
+        case .greedy:
+            choice = Sampler.argmax(processed)
+        case .sample:
+            probabilities = LogitsProcessors.softmax(processed)
+            choice = Sampler.draw(probabilities, using: &sequence.random)
+            tookArgmax = false
+        case .epsilonGreedy:
+            probabilities = LogitsProcessors.softmax(processed)
+            if sequence.random.unit() < Double(p.epsilon) {
+                choice = Sampler.argmax(processed)
+            } else {
+                choice = Sampler.draw(probabilities, using: &sequence.random)
+                tookArgmax = false
+            }
+        }
+        let token = Int32(choice)
+
+        var traceStep: TraceStep?
+        if p.traceTop > 0 {
+            if probabilities.isEmpty { probabilities = LogitsProcessors.softmax(processed) }
+            let rawProbabilities = LogitsProcessors.softmax(raw)
+            let top = probabilities.indices.sorted { (probabilities[$0], -$0) > (probabilities[$1], -$1) }.prefix(p.traceTop)
+            let chosenProbability = probabilities[choice]
+            traceStep = TraceStep(
+                step: sequence.generated, candidates: top.map {
+                    Candidate(token: Int32($0), probability: rawProbabilities[$0], processedProbability: probabilities[$0])
+                },
+                chosen: token, chosenRank: 1 + probabilities.filter { $0 > chosenProbability }.count,
+                chosenLogProbability: _log(chosenProbability), tookArgmax: tookArgmax)
+            sequence.trace.append(traceStep!)
+        }
+
+        sequence.tokens.append(token)
+        sequence.counts[token, default: 0] += 1
+        let isEOS = token == eosToken && !p.ignoreEOS
+        let bytes = isEOS ? [] : tokenBytes(token)
+        let delta = sequence.text.append(bytes)
+        sequence.output += delta
+        onEvent(.token(TokenEvent(request: sequence.request, index: sequence.index, token: token, bytes: bytes, text: delta, trace: traceStep)))
+        if sequence.text.stopped {
+            sequence.finish = .stop
+        } else if isEOS {
+            sequence.finish = .eos
+        } else if sequence.generated >= p.maxNewTokens {
+            sequence.finish = .length
+        }
+        return token
+    }
+
+    private func finish(_ sequence: inout Sequence, reason: FinishReason, onEvent: (GenerationEvent) -> Void) {
+        let rest = sequence.text.finish()
+        if !rest.isEmpty {
+            sequence.output += rest
+            onEvent(.token(TokenEvent(request: sequence.request, index: sequence.index, token: -1, bytes: [], text: rest, trace: nil)))
+        }
+        onEvent(.finished(completion(sequence)))
+    }
+
+    private func completion(_ sequence: Sequence) -> Completion {
+        Completion(request: sequence.request, index: sequence.index, tokens: Array(sequence.tokens[sequence.promptLength...]),
+                   text: sequence.output, finishReason: sequence.finish ?? .length, promptTokens: sequence.promptLength,
+                   trace: sequence.trace)
+    }
+}
