@@ -45,15 +45,15 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernelSupport"], swiftSettings: fastMath),
         .target(name: "Checkpoint", swiftSettings: fastMath),
         .target(name: "Tokenizer", swiftSettings: fastMath),
-        .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint", "Tokenizer"], swiftSettings: fastMath),
-        .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
+        .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
+        .target(name: "Generation", dependencies: ["GPT2"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",
-            dependencies: ["GPT2", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GPT2", "Tokenizer", "Generation", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
         .executableTarget(
-            name: "cuentista-bench", dependencies: ["GPT2"], path: "Benchmarks/CuentistaBench",
+            name: "cuentista-bench", dependencies: ["GPT2", "Generation"], path: "Benchmarks/CuentistaBench",
             swiftSettings: fastMath),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], swiftSettings: fastMath),
         .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], swiftSettings: fastMath),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),
         // Runs the built `cuentista` executable as a user would.
         .testTarget(name: "CLITests", dependencies: ["cuentista"]),

@@ -1,10 +1,13 @@
 import Foundation
 import GPT2
+import Generation
 import Kernels
 
 /// Cuentista side of `scripts/bench`: each subcommand prints one JSON object.
-/// Usage: cuentista-bench forward MODEL_DIR BATCH SEQ ITERS
+/// Usage: cuentista-bench forward MODEL_DIR BATCH SEQ ITERS [fp32|bf16]
 ///        cuentista-bench sgemm M N K ITERS
+///        cuentista-bench decode MODEL_DIR BATCH PROMPT NEW
+///        cuentista-bench bandwidth
 let arguments = CommandLine.arguments
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -48,6 +51,55 @@ case "sgemm":
         best = min(best, seconds { Matmul.forward(out: &c, inp: a, weight: b, bias: nil, N: M, C: K, OC: N) })
     }
     json(["gflops": 2.0 * Double(M * N * K) / best / 1e9, "openblas_core": OpenBLAS.shared.coreName, "threads": Parallel.cores])
+case "decode":
+    // Greedy decoding with the KV cache, EOS ignored: every sequence makes NEW tokens.
+    guard arguments.count >= 6, let B = Int(arguments[3]), let P = Int(arguments[4]), let N = Int(arguments[5]) else {
+        fatalError("usage: cuentista-bench decode MODEL_DIR BATCH PROMPT NEW [fp32|bf16]")
+    }
+    let precision = arguments.count > 6 ? WeightPrecision(rawValue: arguments[6]) ?? .fp32 : .fp32
+    let model = try ModelLoader.load(directory: arguments[2]).model
+    let generator = Generator(model: model, eosToken: nil, precision: precision)
+    var parameters = GenerationParameters()
+    parameters.maxNewTokens = N
+    parameters.ignoreEOS = true
+    var random = SeededGenerator(seed: 1)
+    let requests = (0..<B).map { _ in
+        GenerationRequest(prompt: (0..<P).map { _ in Int32(random.next() % UInt64(model.config.vocabSize)) }, parameters: parameters)
+    }
+    _ = try generator.run([GenerationRequest(prompt: [1, 2, 3], parameters: parameters)])  // warm-up
+    let start = DispatchTime.now().uptimeNanoseconds
+    var firstToken: UInt64 = 0
+    _ = try generator.run(requests) { event in
+        if firstToken == 0, case .token = event { firstToken = DispatchTime.now().uptimeNanoseconds }
+    }
+    let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let ttft = Double(firstToken - start) / 1e9
+    json(["tokens_per_s": Double(B * N) / total, "ttft_s": ttft, "decode_tokens_per_s": Double(B * (N - 1)) / (total - ttft),
+          "batch": B, "precision": precision.rawValue,
+          "weight_bytes": generator.decodeWeights.byteCount + (precision == .fp32 ? model.config.vocabSize * model.config.nEmbd * 4 : 0)])
+case "bandwidth":
+    // Read bandwidth over 1 GiB with all threads: the bound of a decode step, which reads
+    // every weight once.
+    let count = 1 << 28
+    let data = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    data.initialize(repeating: 1, count: count)
+    var best = Double.infinity
+    let parts = Parallel.cores
+    for _ in 0..<5 {
+        best = min(best, seconds {
+            Parallel.forEach(parts) { part in
+                var acc = SIMD16<Float>.zero
+                let lo = count * part / parts, hi = count * (part + 1) / parts
+                var i = lo
+                while i + 16 <= hi {
+                    acc += UnsafeRawPointer(data + i).loadUnaligned(as: SIMD16<Float>.self)
+                    i += 16
+                }
+                if acc.sum() == -1 { print("") }
+            }
+        })
+    }
+    json(["read_gb_per_s": Double(count * 4) / best / 1e9, "threads": parts])
 case "kernels":
     // Each layer kernel alone at GPT-2 small's shapes (B=4, T=256): where the forward time goes.
     let (B, T, C, NH, V) = (4, 256, 768, 12, 50257)

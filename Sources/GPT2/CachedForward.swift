@@ -15,12 +15,18 @@ public struct CachedToken: Sendable, Equatable {
 }
 
 extension GPT2 {
+    /// Largest call that runs on `DecodeWeights` (beyond it sgemm's blocking wins).
+    public static let decodeRowLimit = 16
+
     /// Runs new tokens of any number of sequences in one pass, using and extending the KV
     /// cache: a prompt's prefill is all its tokens in one slot, a decode step is one token per
     /// slot, and both can be mixed (a request joining a running batch). Each token attends to
     /// its own slot's cached positions up to and including its own. Returns the logits
     /// (rows, V) of the tokens that asked for them, in order.
-    public func forward(items: [CachedToken], cache: KVCache) throws(ModelError) -> [Float] {
+    ///
+    /// With `decodeWeights`, calls of up to `decodeRowLimit` tokens (decode steps) run on
+    /// those weights; larger ones (prefills) use sgemm on the model's own weights.
+    public func forward(items: [CachedToken], cache: KVCache, decodeWeights: DecodeWeights? = nil) throws(ModelError) -> [Float] {
         let N = items.count
         guard N > 0 else { return [] }
         let C = config.nEmbd, NH = config.nHead, H = config.mlpWidth, V = config.vocabSize
@@ -52,9 +58,18 @@ extension GPT2 {
             for c in 0..<C { row[c] = token[c] + position[c] }
         }
         let scale = 1 / Float(hs).squareRoot()
+        let fast = N <= Self.decodeRowLimit ? decodeWeights : nil
+        func matmul(_ kind: ParameterKind, _ bias: ParameterKind, _ l: Int, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>) {
+            let shape = kind.shape(config)
+            if let fast {
+                fast.matmul(kind, layer: l, out: out, x: inp, M: N, bias: p.pointer(bias, layer: l))
+            } else {
+                Matmul.forward(out: out, inp: inp, weight: p.pointer(kind, layer: l), bias: p.pointer(bias, layer: l), N: N, C: shape[0], OC: shape[1])
+            }
+        }
         for l in 0..<config.nLayer {
             LayerNorm.forward(out: ln, mean: nil, rstd: nil, inp: x, weight: p.pointer(.ln1w, layer: l), bias: p.pointer(.ln1b, layer: l), N: N, C: C, eps: eps)
-            Matmul.forward(out: qkv, inp: ln, weight: p.pointer(.qkvw, layer: l), bias: p.pointer(.qkvb, layer: l), N: N, C: C, OC: 3 * C)
+            matmul(.qkvw, .qkvb, l, out: qkv, inp: ln)
             for i in 0..<N {
                 let at = cache.offset(layer: l, slot: items[i].slot, position: positions[i])
                 (cache.keys + at).update(from: qkv + i * 3 * C + C, count: C)
@@ -72,12 +87,12 @@ extension GPT2 {
                 Attention.causalSoftmaxRow(scores, valid: length, length: length)
                 Attention.weightedSum(scores, count: length, values: values + start, stride: C, out: atty + i * C + h * hs, hs: hs)
             }
-            Matmul.forward(out: proj, inp: atty, weight: p.pointer(.attprojw, layer: l), bias: p.pointer(.attprojb, layer: l), N: N, C: C, OC: C)
+            matmul(.attprojw, .attprojb, l, out: proj, inp: atty)
             Elementwise.residualForward(out: x, a: x, b: proj, N: N * C)
             LayerNorm.forward(out: ln, mean: nil, rstd: nil, inp: x, weight: p.pointer(.ln2w, layer: l), bias: p.pointer(.ln2b, layer: l), N: N, C: C, eps: eps)
-            Matmul.forward(out: fch, inp: ln, weight: p.pointer(.fcw, layer: l), bias: p.pointer(.fcb, layer: l), N: N, C: C, OC: H)
+            matmul(.fcw, .fcb, l, out: fch, inp: ln)
             activation.forward(out: gelu, inp: fch, N: N * H)
-            Matmul.forward(out: proj, inp: gelu, weight: p.pointer(.fcprojw, layer: l), bias: p.pointer(.fcprojb, layer: l), N: N, C: H, OC: C)
+            matmul(.fcprojw, .fcprojb, l, out: proj, inp: gelu)
             Elementwise.residualForward(out: x, a: x, b: proj, N: N * C)
         }
         for (slot, count) in added.enumerated() where count > 0 { cache.advance(slot: slot, by: count) }
@@ -89,7 +104,11 @@ extension GPT2 {
         LayerNorm.forward(out: atty, mean: nil, rstd: nil, inp: ln, weight: p.pointer(.lnfw), bias: p.pointer(.lnfb), N: wanted.count, C: C, eps: eps)
         var logits = [Float](repeating: 0, count: wanted.count * V)
         logits.withUnsafeMutableBufferPointer { out in
-            Matmul.forwardTransposed(out: out.baseAddress!, inp: atty, weight: wte, N: wanted.count, C: C, V: V)
+            if let fast {
+                fast.head(out: out.baseAddress!, x: atty, M: wanted.count)
+            } else {
+                Matmul.forwardTransposed(out: out.baseAddress!, inp: atty, weight: wte, N: wanted.count, C: C, V: V)
+            }
         }
         return logits
     }

@@ -1,4 +1,6 @@
+import Foundation
 import GPT2
+import Kernels
 
 public struct GenerationRequest: Sendable {
     public var prompt: [Int32]
@@ -50,13 +52,17 @@ public enum GenerationEvent: Sendable {
 public final class Generator: Sendable {
     public let model: GPT2
     public let eosToken: Int32?
+    public let decodeWeights: DecodeWeights
     let tokenBytes: @Sendable (Int32) -> [UInt8]
 
     /// `tokenBytes` gives each token's bytes (from the tokenizer) for text and stop strings.
-    public init(model: GPT2, eosToken: Int32?, tokenBytes: @escaping @Sendable (Int32) -> [UInt8] = { _ in [] }) {
+    /// `precision` is the precision of the weights decode steps read (prefills use float32).
+    public init(model: GPT2, eosToken: Int32?, precision: WeightPrecision = .fp32,
+                tokenBytes: @escaping @Sendable (Int32) -> [UInt8] = { _ in [] }) {
         self.model = model
         self.eosToken = eosToken
         self.tokenBytes = tokenBytes
+        decodeWeights = DecodeWeights(model: model, precision: precision)
     }
 
     struct Sequence {
@@ -142,7 +148,7 @@ public final class Generator: Sendable {
     }
 
     private func forward(_ items: [CachedToken], _ cache: KVCache) throws(GenerationError) -> [Float] {
-        do { return try model.forward(items: items, cache: cache) } catch { throw .model(error.description) }
+        do { return try model.forward(items: items, cache: cache, decodeWeights: decodeWeights) } catch { throw .model(error.description) }
     }
 
     /// Processes one row of logits, chooses the next token and updates the sequence.
@@ -230,5 +236,24 @@ public final class Generator: Sendable {
         Completion(request: sequence.request, index: sequence.index, tokens: Array(sequence.tokens[sequence.promptLength...]),
                    text: sequence.output, finishReason: sequence.finish ?? .length, promptTokens: sequence.promptLength,
                    trace: sequence.trace)
+    }
+}
+
+extension Generator {
+    /// The same run as an asynchronous sequence of events, produced on a background thread;
+    /// ends after every completion's `.finished` event, or with the error.
+    public func stream(_ requests: [GenerationRequest]) -> AsyncThrowingStream<GenerationEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let thread = Thread {
+                do {
+                    _ = try self.run(requests) { continuation.yield($0) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            thread.stackSize = 1 << 22
+            thread.start()
+        }
     }
 }

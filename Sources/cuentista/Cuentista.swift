@@ -9,5 +9,6 @@ struct Cuentista: ParsableCommand {
         Loads Hugging Face GPT-2 model directories (config.json with model.safetensors or \
         pytorch_model.bin) exactly as downloaded from the hub.
         """,
-        subcommands: [InspectCommand.self, ConvertCommand.self])
+        subcommands: [InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, TokenizerCommand.self,
+                      NextCommand.self, GenerateCommand.self])
 }

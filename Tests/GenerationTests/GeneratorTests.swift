@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import GPT2
+import Kernels
 import Generation
 import Testing
 import TestSupport
@@ -141,5 +142,28 @@ struct GeneratorTests {
         #expect(name({ _ in }, prompt: [Int32](repeating: 1, count: 128)) == "prompt")
         #expect(name({ _ in }, prompt: []) == "prompt")
         #expect(name({ _ in }, prompt: [600]) == "prompt")
+    }
+}
+
+@Suite("bfloat16 decoding")
+struct BFloat16DecodingTests {
+    @Test("bf16 decode weights stay close to float32 logits and keep greedy parity on the fixture")
+    func accuracy() throws {
+        let model = GeneratorTests.model
+        let prompt: [Int32] = [5, 17, 300, 42]
+        var logits: [WeightPrecision: [Float]] = [:]
+        for precision in WeightPrecision.allCases {
+            let cache = KVCache(config: model.config, slots: 1)
+            let weights = DecodeWeights(model: model, precision: precision)
+            _ = try model.forward(items: prompt.map { CachedToken(slot: 0, token: $0, wantsLogits: false) }, cache: cache)
+            logits[precision] = try model.forward(items: [CachedToken(slot: 0, token: 9, wantsLogits: true)], cache: cache, decodeWeights: weights)
+        }
+        let full = try model.logits(for: [prompt + [9]]).suffix(512)
+        let fp32Error = zip(logits[.fp32]!, full).map { abs($0 - $1) }.max()!
+        let bf16Error = zip(logits[.bf16]!, full).map { abs($0 - $1) }.max()!
+        let scale = full.map { abs($0) }.max()!
+        #expect(fp32Error < 1e-4)
+        #expect(bf16Error < 0.02 * scale, "bf16 max error \(bf16Error) on logits up to \(scale)")
+        #expect(Sampler.argmax(logits[.bf16]!) == Sampler.argmax(Array(full)))
     }
 }

@@ -186,3 +186,35 @@ struct SplitKernelTests {
         #expect(zip(head, reference).map { abs($0 - $1) }.max()! < 1e-5)
     }
 }
+
+@Suite("Decode matmul")
+struct DecodeMatmulTests {
+    @Test("rows of (out, in) weights in float32 and bfloat16 give x @ W^T + b", arguments: [1, 3, 4, 8, 13])
+    func matchesReference(M: Int) {
+        var rng = KernelsTests.LCG(state: 11)
+        let (K, O) = (72, 37)  // K not a multiple of 16: exercises the tails
+        let x = rng.array(M * K), w = rng.array(O * K), bias = rng.array(O)
+        var expected = [Double](repeating: 0, count: M * O)
+        for m in 0..<M { for o in 0..<O {
+            expected[m * O + o] = Double(bias[o]) + (0..<K).reduce(0.0) { $0 + Double(x[m * K + $1]) * Double(w[o * K + $1]) }
+        } }
+        var out = [Float](repeating: 0, count: M * O)
+        w.withUnsafeBytes { raw in
+            DecodeMatmul.forward(Float32Rows.self, out: &out, x: x, M: M, K: K, weights: raw.baseAddress!, O: O, bias: bias)
+        }
+        #expect(zip(out, expected).map { abs(Double($0) - $1) }.max()! < 1e-5)
+
+        // bfloat16 weights: each weight rounded to 8 significant bits.
+        var packed = [UInt16](repeating: 0, count: O * K)
+        BFloat16Rows.convert(w, to: &packed, count: w.count)
+        let rounded = packed.map { Float(bitPattern: UInt32($0) << 16) }
+        #expect(zip(rounded, w).allSatisfy { abs($0 - $1) <= abs($1) / 256 })
+        for m in 0..<M { for o in 0..<O {
+            expected[m * O + o] = Double(bias[o]) + (0..<K).reduce(0.0) { $0 + Double(x[m * K + $1]) * Double(rounded[o * K + $1]) }
+        } }
+        packed.withUnsafeBytes { raw in
+            DecodeMatmul.forward(BFloat16Rows.self, out: &out, x: x, M: M, K: K, weights: raw.baseAddress!, O: O, bias: bias)
+        }
+        #expect(zip(out, expected).map { abs(Double($0) - $1) }.max()! < 1e-5)
+    }
+}

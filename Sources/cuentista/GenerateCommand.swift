@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import GPT2
+import Generation
+import Kernels
+import Tokenizer
+
+extension Strategy: ExpressibleByArgument {}
+extension WeightPrecision: ExpressibleByArgument {}
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Continue a prompt with greedy, sampling or epsilon-greedy decoding.",
+        discussion: """
+        Examples (the notebook's three views):
+          cuentista generate --model DIR --prompt "Había una vez" --trace-top 5
+          cuentista generate --model DIR --prompt "Había una vez" --strategy epsilon-greedy --epsilon 0.5 --seed 1 --trace-top 5
+          cuentista generate --model DIR --prompt "Había una vez" --strategy sample --temperature 0.8 --top-k 50 --seed 1
+        """)
+
+    @Option(help: "A model directory with weights, config.json and tokenizer files.")
+    var model: String
+    @Option(help: "The text to continue.")
+    var prompt: String
+    @Option(help: "Tokens to generate at most.")
+    var maxNewTokens = 40
+    @Option(help: "Tokens to generate at least (EOS is suppressed until then).")
+    var minNewTokens = 0
+    @Option(help: "greedy | sample | epsilon-greedy")
+    var strategy: Strategy = .greedy
+    @Option(help: "Sampling temperature.")
+    var temperature: Float = 1
+    @Option(help: "Keep the k most probable tokens (0: all).")
+    var topK = 0
+    @Option(help: "Nucleus sampling mass (1: off).")
+    var topP: Float = 1
+    @Option(help: "Drop tokens below min-p times the top token's probability (0: off).")
+    var minP: Float = 0
+    @Option(help: "Locally typical sampling mass (1: off).")
+    var typicalP: Float = 1
+    @Option(help: "Probability of taking the argmax in epsilon-greedy.")
+    var epsilon: Float = 0.5
+    @Option(help: "transformers' repetition penalty (1: off).")
+    var repetitionPenalty: Float = 1
+    @Option(help: "OpenAI presence penalty.")
+    var presencePenalty: Float = 0
+    @Option(help: "OpenAI frequency penalty.")
+    var frequencyPenalty: Float = 0
+    @Option(help: "Never repeat an n-gram of this size (0: off).")
+    var noRepeatNgramSize = 0
+    @Option(help: "Stop before this string (repeatable); it is never printed.")
+    var stop: [String] = []
+    @Option(help: "Completions to generate.")
+    var n = 1
+    @Option(help: "Seed of the sampler.")
+    var seed: UInt64 = 0
+    @Option(help: "Show the top-N candidates of every step (the notebook's table).")
+    var traceTop = 0
+    @Option(help: "Precision of the weights decode steps read: fp32 | bf16.")
+    var precision: WeightPrecision = .fp32
+    @Flag(help: "Print tokens as they are generated.")
+    var stream = false
+    @Flag(help: "Print ids, text, finish reason and trace as JSON.")
+    var json = false
+
+    func parameters() -> GenerationParameters {
+        var p = GenerationParameters()
+        p.strategy = strategy
+        p.maxNewTokens = maxNewTokens
+        p.minNewTokens = minNewTokens
+        p.temperature = temperature
+        p.topK = topK
+        p.topP = topP
+        p.minP = minP
+        p.typicalP = typicalP
+        p.epsilon = epsilon
+        p.repetitionPenalty = repetitionPenalty
+        p.presencePenalty = presencePenalty
+        p.frequencyPenalty = frequencyPenalty
+        p.noRepeatNgramSize = noRepeatNgramSize
+        p.stop = stop
+        p.n = n
+        p.seed = seed
+        p.traceTop = traceTop
+        return p
+    }
+
+    func run() throws {
+        let directory = try LoadedModelDirectory(model)
+        let tokenizer = directory.tokenizer
+        let ids = try directory.encodePrompt(prompt)
+        let generator = Generator(model: directory.model, eosToken: tokenizer.eosTokenId ?? directory.model.config.eosTokenId.map(Int32.init),
+                                  precision: precision) { token in tokenizer.decodeBytes([token]) }
+        let request = GenerationRequest(prompt: ids, parameters: parameters())
+        let completions: [Completion]
+        do {
+            completions = try generator.run([request]) { event in
+                guard stream, !json, case let .token(token) = event, !token.text.isEmpty else { return }
+                if n > 1 { print("[\(token.index)] ", terminator: "") }
+                print(token.text, terminator: n > 1 ? "\n" : "")
+                fflush(nil)  // all streams: `stdout` is a C global, not concurrency-safe in Swift 6
+            }[0]
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if stream && !json { print("") }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(completions), as: UTF8.self))
+            return
+        }
+        for completion in completions {
+            if traceTop > 0 { printTrace(completion, directory) }
+            if !stream {
+                if n > 1 { print("--- completion \(completion.index + 1)") }
+                print(prompt + completion.text)
+            }
+            print("[\(completion.tokens.count) tokens, finish reason: \(completion.finishReason.rawValue)]")
+        }
+    }
+
+    /// The notebook's per-step table: candidates with their probabilities and the choice.
+    func printTrace(_ completion: Completion, _ directory: LoadedModelDirectory) {
+        for step in completion.trace {
+            let how = strategy == .greedy ? "argmax" : step.tookArgmax ? "argmax (epsilon)" : "sampled"
+            print("step \(step.step + 1): chose \"\(directory.display(step.chosen))\" (rank \(step.chosenRank), \(how), log p = \(String(format: "%.3f", step.chosenLogProbability)))")
+            for candidate in step.candidates {
+                let mark = candidate.token == step.chosen ? "*" : " "
+                print(" \(mark) " + String(format: "%7.2f %%  %7.2f %%  ", candidate.probability * 100, candidate.processedProbability * 100)
+                      + "\"\(directory.display(candidate.token))\"")
+            }
+        }
+        print("(columns: model probability, probability after penalties/filters/temperature)\n")
+    }
+}
