@@ -46,14 +46,14 @@ let package = Package(
         .target(name: "Checkpoint", swiftSettings: fastMath),
         .target(name: "Tokenizer", swiftSettings: fastMath),
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
-        .target(name: "Generation", dependencies: ["GPT2"], swiftSettings: fastMath),
+        .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",
             dependencies: ["GPT2", "Tokenizer", "Generation", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
         .executableTarget(
-            name: "cuentista-bench", dependencies: ["GPT2", "Generation"], path: "Benchmarks/CuentistaBench",
+            name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer"], path: "Benchmarks/CuentistaBench",
             swiftSettings: fastMath),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),

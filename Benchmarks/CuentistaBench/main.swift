@@ -2,12 +2,14 @@ import Foundation
 import GPT2
 import Generation
 import Kernels
+import Tokenizer
 
 /// Cuentista side of `scripts/bench`: each subcommand prints one JSON object.
 /// Usage: cuentista-bench forward MODEL_DIR BATCH SEQ ITERS [fp32|bf16]
 ///        cuentista-bench sgemm M N K ITERS
 ///        cuentista-bench decode MODEL_DIR BATCH PROMPT NEW
 ///        cuentista-bench bandwidth
+///        cuentista-bench encode TOKENIZER_DIR TEXT_FILE ROUNDS
 let arguments = CommandLine.arguments
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -77,6 +79,26 @@ case "decode":
     json(["tokens_per_s": Double(B * N) / total, "ttft_s": ttft, "decode_tokens_per_s": Double(B * (N - 1)) / (total - ttft),
           "batch": B, "precision": precision.rawValue,
           "weight_bytes": generator.decodeWeights.byteCount + (precision == .fp32 ? model.config.vocabSize * model.config.nEmbd * 4 : 0)])
+case "encode":
+    // Single-threaded encode and decode of a whole file in one call each.
+    guard arguments.count == 5, let rounds = Int(arguments[4]) else {
+        fatalError("usage: cuentista-bench encode TOKENIZER_DIR TEXT_FILE ROUNDS")
+    }
+    let tokenizer = try BPETokenizer(directory: arguments[2])
+    let text = String(decoding: FileManager.default.contents(atPath: arguments[3])!, as: UTF8.self)
+    let bytes = Double(text.utf8.count)
+    var ids: [Int32] = []
+    var encodeBest = Double.infinity, decodeBest = Double.infinity
+    for _ in 0..<rounds {
+        // A fresh tokenizer each round: the word cache must not carry over between rounds.
+        let fresh = try BPETokenizer(directory: arguments[2])
+        encodeBest = min(encodeBest, seconds { ids = fresh.encode(text) })
+        decodeBest = min(decodeBest, seconds { _ = tokenizer.decode(ids) })
+    }
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for id in ids { for byte in withUnsafeBytes(of: UInt16(truncatingIfNeeded: id).littleEndian, Array.init) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 } }
+    json(["encode_mb_per_s": bytes / encodeBest / 1e6, "decode_mb_per_s": bytes / decodeBest / 1e6, "tokens": ids.count,
+          "ids_fnv1a": String(hash, radix: 16)])
 case "bandwidth":
     // Read bandwidth over 1 GiB with all threads: the bound of a decode step, which reads
     // every weight once.

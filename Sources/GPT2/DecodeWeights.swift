@@ -39,9 +39,18 @@ public final class DecodeWeights: @unchecked Sendable {
             let (rows, columns) = (shape[0], shape[1])
             for layer in 0..<config.nLayer {
                 let source = UnsafePointer(model.parameters.pointer(kind, layer: layer))
-                // (in, out) -> (out, in)
-                Parallel.forEach(columns, grain: 16) { o in
-                    for i in 0..<rows { scratch[o * rows + i] = source[i * columns + o] }
+                // (in, out) -> (out, in), in 32 x 32 tiles so both sides stay in cache.
+                let tile = 32
+                Parallel.forEach((columns + tile - 1) / tile) { block in
+                    let o0 = block * tile, o1 = min(o0 + tile, columns)
+                    var i0 = 0
+                    while i0 < rows {
+                        let i1 = min(i0 + tile, rows)
+                        for i in i0..<i1 {
+                            for o in o0..<o1 { scratch[o * rows + i] = source[i * columns + o] }
+                        }
+                        i0 = i1
+                    }
                 }
                 store(scratch, count: rows * columns, at: offsets[kind]![layer])
             }

@@ -1,3 +1,5 @@
+import Tokenizer
+
 /// Turns the bytes of generated tokens into text deltas that never show a broken character
 /// or any part of a stop string: bytes that could still begin a stop string are held back
 /// until they cannot, and a partial UTF-8 sequence is held until it completes.
@@ -58,18 +60,7 @@ struct TextStream {
 
     private mutating func assemble(_ bytes: [UInt8], final: Bool) -> String {
         partial += bytes
-        var cut = partial.count
-        if !final {
-            // Hold back an incomplete trailing sequence: find the last lead byte.
-            var k = 1
-            while k <= min(4, partial.count) {
-                let byte = partial[partial.count - k]
-                if byte & 0xC0 == 0x80 { k += 1; continue }
-                let needed = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
-                if needed > k && byte >= 0xC0 { cut = partial.count - k }
-                break
-            }
-        }
+        let cut = final ? partial.count : partial.count - UTF8Tail.incompleteSuffixLength(partial)
         let text = String(decoding: partial[..<cut], as: UTF8.self)
         partial.removeFirst(cut)
         return text

@@ -70,19 +70,15 @@ struct TrainTokenizerCommand: ParsableCommand {
 
     func run() throws {
         guard vocabSize > 257 else { throw ValidationError("--vocab-size must exceed 257 (256 bytes + <|endoftext|>)") }
-        var lines: [String] = []
-        for path in input {
-            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read the file") }
-            // Line by line, as Hugging Face's trainer reads files.
-            let text = String(decoding: data, as: UTF8.self)
-            let pieces = text.split(separator: "\n", omittingEmptySubsequences: false)
-            for (i, piece) in pieces.enumerated() where i < pieces.count - 1 || !piece.isEmpty {
-                lines.append(i < pieces.count - 1 ? piece + "\n" : String(piece))
-            }
-        }
         let started = Date()
-        let trained = BPETrainer.train(texts: lines, vocabSize: vocabSize, minFrequency: minFrequency)
-        do { try trained.save(to: out) } catch { throw ValidationError(error.description) }
+        let trained: BPETokenizer
+        do {
+            // Line by line, as Hugging Face's trainer reads files.
+            trained = try BPETrainer.train(files: input, vocabSize: vocabSize, minFrequency: minFrequency)
+            try trained.save(to: out)
+        } catch {
+            throw ValidationError(error.description)
+        }
         print("trained \(trained.vocabularySize) tokens (\(trained.mergeCount) merges) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; wrote \(out)")
     }
 }

@@ -47,3 +47,34 @@ def make(model, out_dir):
     for name, processor in PROCESSORS:
         tensors[f"processors.{name}"] = processor(context, logits.clone()).contiguous()
     save_file(tensors, os.path.join(out_dir, "generation.safetensors"))
+
+
+def make_tokenized_model(model, model_dir, out_dir, text_path):
+    """Gives the tiny model a tokenizer (a model directory holds both, as on the hub) and
+    records the notebook's views on it: the top-10 next tokens for "Había una vez" and a
+    greedy continuation as text."""
+    import json
+    from tokenizers import ByteLevelBPETokenizer
+
+    tok = ByteLevelBPETokenizer()
+    tok.train(files=[text_path], vocab_size=model.config.vocab_size, special_tokens=["<|endoftext|>"],
+              show_progress=False)
+    assert tok.token_to_id("<|endoftext|>") == model.config.eos_token_id
+    tok.save_model(model_dir)
+    tok.save(os.path.join(model_dir, "tokenizer.json"), pretty=False)
+
+    prompt = "Había una vez"
+    ids = tok.encode(prompt).ids
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, -1].double()
+    probs = logits.softmax(-1)
+    top = torch.topk(probs, 10)
+    with torch.no_grad():
+        out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                             do_sample=False, max_new_tokens=20, pad_token_id=0)
+    new = out[0, len(ids):].tolist()
+    with open(os.path.join(out_dir, "notebook_views.json"), "w") as f:
+        json.dump({"prompt": prompt, "prompt_ids": ids,
+                   "next": [{"id": int(i), "probability": float(p)} for p, i in zip(top.values, top.indices)],
+                   "greedy_ids": new, "greedy_text": tok.decode(new)}, f, ensure_ascii=False, indent=1)
+        f.write("\n")

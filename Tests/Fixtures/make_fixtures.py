@@ -9,6 +9,9 @@ CI never needs PyTorch:
 
 With --check-saved DIR it instead loads a model directory written by Cuentista
 (`cuentista convert`) with transformers and checks its logits against the reference.
+
+The tokenizer fixtures (Tests/Fixtures/tokenizer/) need the novel at
+<repo>/../shared/corpus/quijote.txt; --tokenizer-only writes just those.
 """
 import argparse
 import json
@@ -113,18 +116,209 @@ def check_saved(directory):
     return 0 if diff < 1e-5 else 1
 
 
+# ---------------------------------------------------------------------------------------
+# Tokenizer fixtures (Tests/Fixtures/tokenizer/, read by Tests/TokenizerTests)
+
+TOKENIZER = os.path.join(HERE, "tokenizer")
+QUIJOTE = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "corpus", "quijote.txt"))
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def lines_with_endings(data):
+    """Split bytes on b"\\n" keeping it, as HF's trainer reads files (CR stays in the line)."""
+    parts = data.split(b"\n")
+    lines = [p + b"\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def train_byte_level(path, vocab_size, **kwargs):
+    from tokenizers import ByteLevelBPETokenizer
+    tok = ByteLevelBPETokenizer()
+    tok.train(files=[path], vocab_size=vocab_size, special_tokens=["<|endoftext|>"], show_progress=False, **kwargs)
+    return tok
+
+
+def save_tokenizer(tok, directory, with_json=True):
+    fresh(directory)
+    tok.save_model(directory)
+    if with_json:
+        tok.save(os.path.join(directory, "tokenizer.json"), pretty=False)
+
+
+def tiktoken_for(tok):
+    """tiktoken over the same vocab: ranks are HF ids, which follow merge order."""
+    import tiktoken
+    byte_of = {c: b for b, c in enumerate(bytes_to_unicode())}
+    ranks = {}
+    for token, i in tok.get_vocab().items():
+        if token != "<|endoftext|>":
+            ranks[bytes(byte_of[c] for c in token)] = i
+    return tiktoken.Encoding("quijote-hf", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
+                             special_tokens={"<|endoftext|>": tok.token_to_id("<|endoftext|>")})
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    table = dict(zip(bs, cs))
+    return [chr(table[b]) for b in range(256)]
+
+
+def make_tokenizer_fixtures():
+    import random
+    import tokenizers
+    import tiktoken
+    from tokenizers import AddedToken, Tokenizer, processors, pre_tokenizers
+
+    if not os.path.exists(QUIJOTE):
+        sys.exit(f"tokenizer fixtures need the corpus at {QUIJOTE}")
+    corpus = open(QUIJOTE, "rb").read()
+    text_path = os.path.join(TOKENIZER, "test_text.txt")  # written by hand, committed
+    test_text = open(text_path, encoding="utf-8", newline="").read()
+
+    # (a) "GPT-2 sized" BPE on the novel. With ByteLevelBPETokenizer's defaults (min_frequency=2)
+    # the novel only supports 22,414 tokens, well short of the 50,257 asked for.
+    big_dir = os.path.join(TOKENIZER, "quijote-22k")
+    big = train_byte_level(QUIJOTE, 50257)
+    save_tokenizer(big, big_dir)
+    hf = Tokenizer.from_file(os.path.join(big_dir, "tokenizer.json"))
+
+    # (b) ids and offsets of the test text, plus variants of the pipeline. Offsets are stored
+    # as (start - previous end, end - start) pairs, flattened, to keep the file small.
+    def packed_offsets(offsets):
+        flat, previous_end = [], 0
+        for start, end in offsets:
+            flat += [start - previous_end, end - start]
+            previous_end = end
+        return flat
+
+    enc = hf.encode(test_text)
+    reference = {"ids": enc.ids, "offsets": packed_offsets(enc.offsets)}
+    hf.encode_special_tokens = True
+    reference["ids_special_disallowed"] = hf.encode(test_text).ids
+    hf.encode_special_tokens = False
+    trimmed = Tokenizer.from_file(os.path.join(big_dir, "tokenizer.json"))
+    trimmed.post_processor = processors.ByteLevel(trim_offsets=True)
+    reference["offsets_trimmed"] = packed_offsets(trimmed.encode(test_text).offsets)
+    prefixed = Tokenizer.from_file(os.path.join(big_dir, "tokenizer.json"))
+    prefixed.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    penc = prefixed.encode(test_text)
+    reference["ids_prefix_space"] = penc.ids
+    reference["offsets_prefix_space"] = packed_offsets(penc.offsets)
+    assert hf.decode(enc.ids, skip_special_tokens=False) == test_text
+
+    # Added tokens with HF's matching options (lstrip, rstrip, single_word, overlaps).
+    custom = Tokenizer.from_file(os.path.join(big_dir, "tokenizer.json"))
+    custom.add_special_tokens([AddedToken("<mask>", lstrip=True), AddedToken("<|im_start|>", rstrip=True)])
+    custom.add_tokens([AddedToken("[NS]", single_word=True), AddedToken("<|end", normalized=False),
+                       AddedToken("ñandú", rstrip=True)])
+    sample = ("Hola <mask> mundo[NS] [NS] x[NS]y ñandú   fin <|endoftext|> <|end of\t<mask><|im_start|>  "
+              "user\n¿ñandú?ñandú\u00a0\u00a0z  <mask>[NS]")
+    cenc = custom.encode(sample)
+    custom.encode_special_tokens = True
+    reference["added_tokens_case"] = {
+        "added_tokens_json": json.dumps(json.loads(custom.to_str())["added_tokens"], ensure_ascii=True, separators=(",", ":")),
+        "text": sample, "ids": cenc.ids, "offsets": packed_offsets(cenc.offsets),
+        "ids_special_disallowed": custom.encode(sample).ids,
+    }
+
+    # Decoding of arbitrary id runs, split characters and invalid UTF-8 included.
+    rng = random.Random(2024)
+    vocab = hf.get_vocab()
+    byte_of = {c: b for b, c in enumerate(bytes_to_unicode())}
+    single = sorted(i for t, i in vocab.items() if len(t) == 1 and byte_of.get(t, 0) >= 0x80)  # lone high bytes
+    high = sorted(i for t, i in vocab.items() if any(ord(c) >= 0x80 for c in t))
+    pools = [single, high, list(range(hf.get_vocab_size()))]
+    cases = []
+    for _ in range(300):
+        ids = [rng.choice(rng.choice(pools)) for _ in range(rng.randint(1, 6))]
+        cases.append({"ids": ids, "text": hf.decode(ids, skip_special_tokens=False)})
+    reference["decode_cases"] = cases
+    with open(os.path.join(TOKENIZER, "test_text.hf.json"), "w") as f:
+        json.dump(reference, f, ensure_ascii=True, separators=(",", ":"))
+
+    # (c) the whole novel, one encode call, as uint16 little-endian.
+    ids = hf.encode(corpus.decode("utf-8")).ids
+    assert max(ids) < 65536
+    import array
+    packed = array.array("H", ids)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    with open(os.path.join(TOKENIZER, "quijote.ids.u16"), "wb") as f:
+        packed.tofile(f)
+
+    # (d) compression: a small vocab trained on the first 90% of the lines, measured on the rest.
+    lines = lines_with_endings(corpus)
+    cut = len(lines) * 9 // 10
+    train_part, held_out = b"".join(lines[:cut]), b"".join(lines[cut:])
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        part_path = os.path.join(tmp, "train.txt")
+        with open(part_path, "wb") as f:
+            f.write(train_part)
+        small = train_byte_level(part_path, 2000)
+    save_tokenizer(small, os.path.join(TOKENIZER, "quijote-2k"), with_json=False)
+    held_tokens = len(small.encode(held_out.decode("utf-8")).ids)
+
+    # Exact training reference that needs no corpus: the test text, line by line.
+    tiny = train_byte_level(text_path, 600)
+    save_tokenizer(tiny, os.path.join(TOKENIZER, "test-text-600"), with_json=False)
+
+    # (e) tiktoken with the same vocab and the GPT-2 pattern must agree with HF.
+    tk = tiktoken_for(big)
+    tk_test = tk.encode(test_text, allowed_special="all")
+    tk_novel = tk.encode(corpus.decode("utf-8"), allowed_special="all")
+    print(f"tiktoken == HF on the test text: {tk_test == enc.ids}; on the novel: {tk_novel == ids}")
+
+    meta = {
+        "versions": {"tokenizers": tokenizers.__version__, "tiktoken": tiktoken.__version__},
+        "quijote": {"bytes": len(corpus), "fnv1a64": f"{fnv1a64(corpus):016x}", "tokens": len(ids),
+                    "ids_fnv1a64": f"{fnv1a64(packed.tobytes()):016x}"},
+        "quijote_50k": {"requested_vocab_size": 50257, "vocab_size": big.get_vocab_size(), "min_frequency": 2},
+        "compression": {"vocab_size": 2000, "min_frequency": 2, "train_lines": cut, "total_lines": len(lines),
+                        "held_out_bytes": len(held_out), "held_out_tokens": held_tokens,
+                        "tokens_per_byte": held_tokens / len(held_out)},
+        "tiktoken_matches_hf": {"test_text": tk_test == enc.ids, "quijote": tk_novel == ids},
+    }
+    with open(os.path.join(TOKENIZER, "reference.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    total = sum(os.path.getsize(os.path.join(d, n)) for d, _, files in os.walk(TOKENIZER) for n in files)
+    print(f"tokenizer fixtures: {total / 1e6:.2f} MB under {TOKENIZER}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check-saved", metavar="DIR", help="check a model directory saved by Cuentista")
+    parser.add_argument("--tokenizer-only", action="store_true", help="only write Tests/Fixtures/tokenizer/")
     args = parser.parse_args()
     if args.check_saved:
         sys.exit(check_saved(args.check_saved))
+    if args.tokenizer_only:
+        make_tokenizer_fixtures()
+        return
     torch.set_num_threads(1)
     model = tiny_model()
     make_models(model)
     make_reference(model)
     import generation_fixtures
     generation_fixtures.make(model, REFERENCE)
+    make_tokenizer_fixtures()
     print("fixtures written under", HERE)
 
 

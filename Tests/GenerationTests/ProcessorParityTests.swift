@@ -45,3 +45,20 @@ struct ProcessorParityTests {
         }
     }
 }
+
+@Suite("OpenAI penalties and logit bias")
+struct PenaltyTests {
+    @Test("presence and frequency penalties follow the OpenAI rule over generated tokens")
+    func presenceFrequency() {
+        var logits: [Float] = [1, 2, 3, 4]
+        LogitsProcessors.presenceFrequency(&logits, counts: [1: 3, 3: 1], presence: 0.5, frequency: 0.25)
+        #expect(logits == [1, 2 - 0.5 - 0.75, 3, 4 - 0.5 - 0.25])
+    }
+
+    @Test("logit bias adds before anything else and -inf bans a token")
+    func bias() {
+        var logits: [Float] = [1, 2, 3]
+        LogitsProcessors.logitBias(&logits, [0: 5, 2: -.infinity, 7: 1])
+        #expect(logits == [6, 2, -.infinity])
+    }
+}
