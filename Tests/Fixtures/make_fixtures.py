@@ -319,6 +319,10 @@ def main():
     import generation_fixtures
     generation_fixtures.make(model, REFERENCE)
     make_tokenizer_fixtures()
+    # The tiny model gets a tokenizer trained on the test text, so that a model directory of
+    # the fixtures holds both, as on the hub.
+    generation_fixtures.make_tokenized_model(model, os.path.join(MODELS, "tiny-safetensors"), REFERENCE,
+                                             os.path.join(TOKENIZER, "test_text.txt"))
     print("fixtures written under", HERE)
 
 
