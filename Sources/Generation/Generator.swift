@@ -88,6 +88,9 @@ public final class Generator: Sendable {
             if let bad = request.prompt.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
                 throw .invalidParameter(name: "prompt", reason: "token id \(bad) is outside the vocabulary (size \(model.config.vocabSize))")
             }
+            if let bad = request.parameters.logitBias.keys.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+                throw .invalidParameter(name: "logit_bias", reason: "token id \(bad) is outside the vocabulary (size \(model.config.vocabSize))")
+            }
         }
         let longest = requests.map { $0.prompt.count + $0.parameters.maxNewTokens }.max() ?? 1
         let cache = KVCache(config: model.config, slots: requests.reduce(0) { $0 + $1.parameters.n }, maxLength: min(longest, context))

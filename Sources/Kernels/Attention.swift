@@ -197,11 +197,16 @@ public enum Attention {
             i += vecWidth
         }
         var sum = total.sum()
-        while i < valid {
-            let e = sexp(row[i] - maximum)
-            row[i] = e
-            sum += e
-            i += 1
+        if i < valid {
+            // The tail as one vector: lanes past the row get exp(-80), never stored or summed.
+            var tail = Vec(repeating: -80)
+            for lane in 0..<(valid - i) { tail[lane] = row[i + lane] - maximum }
+            let e = vexp(tail)
+            for lane in 0..<(valid - i) {
+                row[i + lane] = e[lane]
+                sum += e[lane]
+            }
+            i = valid
         }
         let inverse = Vec(repeating: 1 / sum)
         i = 0

@@ -49,6 +49,8 @@ struct GenerateCommand: ParsableCommand {
     var frequencyPenalty: Float = 0
     @Option(help: "Never repeat an n-gram of this size (0: off).")
     var noRepeatNgramSize = 0
+    @Option(help: "Add BIAS to token ID's logit, as ID=BIAS (repeatable; -inf bans the token).")
+    var logitBias: [String] = []
     @Option(help: "Stop before this string (repeatable); it is never printed.")
     var stop: [String] = []
     @Option(help: "Completions to generate.")
@@ -64,8 +66,15 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print ids, text, finish reason and trace as JSON.")
     var json = false
 
-    func parameters() -> GenerationParameters {
+    func parameters() throws -> GenerationParameters {
         var p = GenerationParameters()
+        for entry in logitBias {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let token = Int32(parts[0]), let bias = Float(parts[1]) else {
+                throw ValidationError("--logit-bias expects ID=BIAS, got '\(entry)'")
+            }
+            p.logitBias[token] = bias
+        }
         p.strategy = strategy
         p.maxNewTokens = maxNewTokens
         p.minNewTokens = minNewTokens
@@ -92,7 +101,7 @@ struct GenerateCommand: ParsableCommand {
         let ids = try directory.encodePrompt(prompt)
         let generator = Generator(model: directory.model, eosToken: tokenizer.eosTokenId ?? directory.model.config.eosTokenId.map(Int32.init),
                                   precision: precision) { token in tokenizer.decodeBytes([token]) }
-        let request = GenerationRequest(prompt: ids, parameters: parameters())
+        let request = GenerationRequest(prompt: ids, parameters: try parameters())
         let completions: [Completion]
         do {
             completions = try generator.run([request]) { event in

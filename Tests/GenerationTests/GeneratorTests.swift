@@ -142,6 +142,7 @@ struct GeneratorTests {
         #expect(name({ _ in }, prompt: [Int32](repeating: 1, count: 128)) == "prompt")
         #expect(name({ _ in }, prompt: []) == "prompt")
         #expect(name({ _ in }, prompt: [600]) == "prompt")
+        #expect(name { $0.logitBias = [9999: 1] } == "logit_bias")
     }
 }
 
