@@ -317,7 +317,9 @@ def main():
     make_models(model)
     make_reference(model)
     import generation_fixtures
+    import training_fixtures
     generation_fixtures.make(model, REFERENCE)
+    training_fixtures.make(model, REFERENCE)
     make_tokenizer_fixtures()
     # The tiny model gets a tokenizer trained on the test text, so that a model directory of
     # the fixtures holds both, as on the hub.
