@@ -28,7 +28,7 @@ let package = Package(
     name: "Cuentista",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "GPT2", targets: ["GPT2", "Kernels", "Checkpoint", "Tokenizer", "Generation"]),
+        .library(name: "GPT2", targets: ["GPT2", "Kernels", "Checkpoint", "Tokenizer", "Generation", "Training"]),
         .executable(name: "cuentista", targets: ["cuentista"]),
     ],
     dependencies: [
@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "Tokenizer", swiftSettings: fastMath),
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
+        .target(name: "Training", dependencies: ["GPT2", "Kernels"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], swiftSettings: fastMath),
         .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),
         // Runs the built `cuentista` executable as a user would.

@@ -1,0 +1,95 @@
+import Foundation
+import GPT2
+import Kernels
+
+/// AdamW with decoupled weight decay, as `torch.optim.AdamW` and the Trainer use it:
+/// biases and LayerNorm parameters take no weight decay.
+public final class AdamW: @unchecked Sendable {
+    public struct Settings: Sendable, Codable, Equatable {
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.999
+        public var epsilon: Float = 1e-8
+        public var weightDecay: Float = 0
+        public init(weightDecay: Float = 0) { self.weightDecay = weightDecay }
+    }
+
+    public let settings: Settings
+    /// First and second moments, laid out like the parameters.
+    public let m: ParameterBuffer
+    public let v: ParameterBuffer
+    /// Updates done so far (the bias corrections depend on it).
+    public private(set) var step = 0
+
+    public init(layout: ParameterLayout, settings: Settings) {
+        self.settings = settings
+        m = ParameterBuffer(layout: layout)
+        v = ParameterBuffer(layout: layout)
+    }
+
+    /// Restores a saved state (moments and step) for resuming.
+    public func restore(step: Int, m: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>) {
+        precondition(m.count == self.m.storage.count && v.count == self.v.storage.count)
+        self.step = step
+        _ = self.m.storage.update(fromContentsOf: m)
+        _ = self.v.storage.update(fromContentsOf: v)
+    }
+
+    public func update(parameters: ParameterBuffer, grads: ParameterBuffer, learningRate lr: Float) {
+        step += 1
+        let s = settings
+        let correction1 = 1 - Float(pow(Double(s.beta1), Double(step)))
+        let correction2 = 1 - Float(pow(Double(s.beta2), Double(step)))
+        let stepSize = lr / correction1
+        let root2 = correction2.squareRoot()
+        for slot in parameters.layout.slots {
+            let p = parameters.slice(slot).baseAddress!, g = grads.slice(slot).baseAddress!
+            let m1 = m.slice(slot).baseAddress!, m2 = v.slice(slot).baseAddress!
+            let decay = slot.kind.takesWeightDecay ? 1 - lr * s.weightDecay : 1
+            Parallel.forRanges(slot.count, grain: 1 << 14) { range in
+                for i in range {
+                    let gi = g[i]
+                    m1[i] = s.beta1 * m1[i] + (1 - s.beta1) * gi
+                    m2[i] = s.beta2 * m2[i] + (1 - s.beta2) * gi * gi
+                    let denominator = m2[i].squareRoot() / root2 + s.epsilon
+                    p[i] = p[i] * decay - stepSize * m1[i] / denominator
+                }
+            }
+        }
+    }
+}
+
+public enum GradientClipping {
+    /// Scales gradients so that their global L2 norm is at most `maxNorm`
+    /// (`torch.nn.utils.clip_grad_norm_`); returns the norm before clipping.
+    @discardableResult
+    public static func clip(_ grads: ParameterBuffer, maxNorm: Float) -> Float {
+        var total = 0.0
+        for g in grads.storage { total += Double(g) * Double(g) }
+        let norm = Float(total.squareRoot())
+        let coefficient = maxNorm / (norm + 1e-6)
+        if maxNorm > 0 && coefficient < 1 {
+            let storage = grads.storage
+            Parallel.forRanges(storage.count, grain: 1 << 16) { range in
+                for i in range { storage[i] *= coefficient }
+            }
+        }
+        return norm
+    }
+}
+
+/// The Trainer's learning-rate schedules, each with linear warmup; `factor` multiplies the
+/// peak rate at optimizer step `step` (0-based) of `total`.
+public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
+    case constant, linear, cosine
+
+    public func factor(step: Int, warmup: Int, total: Int) -> Float {
+        if step < warmup { return Float(step) / Float(max(1, warmup)) }
+        switch self {
+        case .constant: return 1
+        case .linear: return max(0, Float(total - step) / Float(max(1, total - warmup)))
+        case .cosine:
+            let progress = Double(step - warmup) / Double(max(1, total - warmup))
+            return Float(max(0, 0.5 * (1 + cos(Double.pi * progress))))
+        }
+    }
+}
