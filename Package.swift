@@ -54,7 +54,7 @@ let package = Package(
             dependencies: ["GPT2", "Tokenizer", "Generation", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
         .executableTarget(
-            name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer"], path: "Benchmarks/CuentistaBench",
+            name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training"], path: "Benchmarks/CuentistaBench",
             swiftSettings: fastMath),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),

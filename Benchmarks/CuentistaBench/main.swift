@@ -3,6 +3,7 @@ import GPT2
 import Generation
 import Kernels
 import Tokenizer
+import Training
 
 /// Cuentista side of `scripts/bench`: each subcommand prints one JSON object.
 /// Usage: cuentista-bench forward MODEL_DIR BATCH SEQ ITERS [fp32|bf16]
@@ -10,6 +11,7 @@ import Tokenizer
 ///        cuentista-bench decode MODEL_DIR BATCH PROMPT NEW
 ///        cuentista-bench bandwidth
 ///        cuentista-bench encode TOKENIZER_DIR TEXT_FILE ROUNDS
+///        cuentista-bench train MODEL_DIR BATCH SEQ STEPS
 let arguments = CommandLine.arguments
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -79,6 +81,35 @@ case "decode":
     json(["tokens_per_s": Double(B * N) / total, "ttft_s": ttft, "decode_tokens_per_s": Double(B * (N - 1)) / (total - ttft),
           "batch": B, "precision": precision.rawValue,
           "weight_bytes": generator.decodeWeights.byteCount + (precision == .fp32 ? model.config.vocabSize * model.config.nEmbd * 4 : 0)])
+case "train":
+    // Full training steps: forward, backward, clipping, AdamW (weight decay 0.01), fp32.
+    guard arguments.count == 6, let B = Int(arguments[3]), let T = Int(arguments[4]), let steps = Int(arguments[5]) else {
+        fatalError("usage: cuentista-bench train MODEL_DIR BATCH SEQ STEPS")
+    }
+    let model = try ModelLoader.load(directory: arguments[2]).model
+    let acts = Activations(config: model.config, B: B, T: T, keepsAllLayers: true)
+    let grads = ParameterBuffer(layout: model.parameters.layout)
+    let optimizer = AdamW(layout: model.parameters.layout, settings: .init(weightDecay: 0.01))
+    var random = SeededGenerator(seed: 3)
+    let tokens = (0..<(B * T)).map { _ in Int32(random.next() % UInt64(model.config.vocabSize)) }
+    let batch = Batch(B: B, T: T, tokens: tokens, labels: tokens)
+    var best = Double.infinity
+    for step in 0...steps {
+        let time = try seconds {
+            grads.storage.update(repeating: 0)
+            _ = try model.lossAndGradients(batch, acts: acts, grads: grads)
+            GradientClipping.clip(grads, maxNorm: 1)
+            optimizer.update(parameters: model.parameters, grads: grads, learningRate: 1e-5)
+        }
+        if step > 0 { best = min(best, time) }  // step 0 warms up
+    }
+    var peak = 0
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+        peak = (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+    json(["tokens_per_s": Double(B * T) / best, "step_s": best, "peak_rss_bytes": peak,
+          "flops_per_step": 6.0 * Double(model.parameterCount) * Double(B * T)])
 case "encode":
     // Single-threaded encode and decode of a whole file in one call each.
     guard arguments.count == 5, let rounds = Int(arguments[4]) else {

@@ -55,7 +55,20 @@ public final class Activations: @unchecked Sendable {
         self.buffers = buffers
     }
 
-    deinit { for buffer in buffers { UnsafeMutableRawPointer(buffer.baseAddress!).deallocate() } }
+    deinit {
+        for buffer in buffers { UnsafeMutableRawPointer(buffer.baseAddress!).deallocate() }
+        backwardScratch?.deallocate()
+    }
+
+    /// Gradient buffers of the backward pass, allocated on first use and kept: fresh pages
+    /// every step cost page faults.
+    private var backwardScratch: UnsafeMutablePointer<Float>?
+    func scratchForBackward(count: Int) -> UnsafeMutablePointer<Float> {
+        if let backwardScratch { return backwardScratch }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        backwardScratch = scratch
+        return scratch
+    }
 
     /// Index of layer `l`'s buffers.
     @inline(__always) func slot(_ l: Int) -> Int { keepsAllLayers ? l : 0 }

@@ -16,10 +16,9 @@ extension GPT2 {
 
         let (loss, count) = CrossEntropy.forwardBackward(logits: acts.logits, targets: targets, N: BT, V: V)
 
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: BT * (3 * C + 2 * C + 2 * H))
-        defer { scratch.deallocate() }
+        let scratch = acts.scratchForBackward(count: BT * (3 * C + 2 * C + 2 * H) + B * NH * T * T)
         let dresidual = scratch, dbuffer = dresidual + BT * C, dqkv = dbuffer + BT * C
-        let dh1 = dqkv + BT * 3 * C, dh2 = dh1 + BT * H
+        let dh1 = dqkv + BT * 3 * C, dh2 = dh1 + BT * H, dscores = dh2 + BT * H
 
         // Head and final LayerNorm.
         Matmul.backwardTransposed(dinp: dbuffer, dweight: g.pointer(.wte), dout: acts.logits, inp: acts.lnf,
@@ -47,7 +46,7 @@ extension GPT2 {
             // residual2 = residual + attn(ln1(residual)).
             Matmul.backward(dinp: dbuffer, dweight: g.pointer(.attprojw, layer: l), dbias: g.pointer(.attprojb, layer: l),
                             dout: dresidual, inp: atty, weight: p.pointer(.attprojw, layer: l), N: BT, C: C, OC: C)
-            Attention.backward(dqkv: dqkv, dout: dbuffer, qkv: qkv, att: att, B: B, T: T, C: C, NH: NH)
+            Attention.backward(dqkv: dqkv, dout: dbuffer, qkv: qkv, att: att, scratch: dscores, B: B, T: T, C: C, NH: NH)
             Matmul.backward(dinp: dbuffer, dweight: g.pointer(.qkvw, layer: l), dbias: g.pointer(.qkvb, layer: l),
                             dout: dqkv, inp: ln1, weight: p.pointer(.qkvw, layer: l), N: BT, C: C, OC: 3 * C)
             LayerNorm.backward(dinp: dresidual, dweight: g.pointer(.ln1w, layer: l), dbias: g.pointer(.ln1b, layer: l),

@@ -150,9 +150,10 @@ extension Attention {
     /// Gradients of `forward`: dqkv (B,T,3C) overwritten from dout (B,T,C), using the saved
     /// probabilities att (B,NH,T,T). Per head, in sgemm: dV = P^T dO, dP = dO V^T,
     /// dS = P * (dP - rowsum(P * dP)), dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs).
+    /// `scratch` holds B * NH * T * T floats.
     public static func backward(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-        att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int
+        att: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, B: Int, T: Int, C: Int, NH: Int
     ) {
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
@@ -163,8 +164,7 @@ extension Attention {
             let dq = dqkv + b * T * C3 + h * hs, dk = dq + C, dv = dq + 2 * C
             let p = att + bh * T * T
             let dO = dout + b * T * C + h * hs
-            let dS = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
-            defer { dS.deallocate() }
+            let dS = scratch + bh * T * T
             Matmul.sgemm(transA: true, M: T, N: hs, K: T, A: p, lda: T, B: dO, ldb: C, C: dv, ldc: C3)
             Matmul.sgemm(transB: true, M: T, N: T, K: hs, A: dO, lda: C, B: v, ldb: C3, C: dS, ldc: T)
             for t in 0..<T {

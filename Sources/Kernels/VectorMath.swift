@@ -96,3 +96,13 @@ public func vmax(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     }
     return result
 }
+
+extension SIMD16 where Scalar == Float {
+    @inline(__always) public static func load(_ p: UnsafePointer<Float>) -> Self {
+        UnsafeRawPointer(p).loadUnaligned(as: Self.self)
+    }
+
+    @inline(__always) public func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
+}

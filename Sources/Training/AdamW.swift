@@ -46,12 +46,28 @@ public final class AdamW: @unchecked Sendable {
             let m1 = m.slice(slot).baseAddress!, m2 = v.slice(slot).baseAddress!
             let decay = slot.kind.takesWeightDecay ? 1 - lr * s.weightDecay : 1
             Parallel.forRanges(slot.count, grain: 1 << 14) { range in
-                for i in range {
+                var i = range.lowerBound
+                let b1 = Vec(repeating: s.beta1), b2 = Vec(repeating: s.beta2)
+                let c1 = Vec(repeating: 1 - s.beta1), c2 = Vec(repeating: 1 - s.beta2)
+                let eps = Vec(repeating: s.epsilon), inverseRoot2 = Vec(repeating: 1 / root2)
+                let decayV = Vec(repeating: decay), stepV = Vec(repeating: stepSize)
+                while i + vecWidth <= range.upperBound {
+                    let gi = Vec.load(g + i)
+                    let mi = b1 * Vec.load(m1 + i) + c1 * gi
+                    let vi = b2 * Vec.load(m2 + i) + c2 * gi * gi
+                    mi.store(m1 + i)
+                    vi.store(m2 + i)
+                    let denominator = vi.squareRoot() * inverseRoot2 + eps
+                    (Vec.load(p + i) * decayV - stepV * mi / denominator).store(p + i)
+                    i += vecWidth
+                }
+                while i < range.upperBound {
                     let gi = g[i]
                     m1[i] = s.beta1 * m1[i] + (1 - s.beta1) * gi
                     m2[i] = s.beta2 * m2[i] + (1 - s.beta2) * gi * gi
                     let denominator = m2[i].squareRoot() / root2 + s.epsilon
                     p[i] = p[i] * decay - stepSize * m1[i] / denominator
+                    i += 1
                 }
             }
         }
@@ -63,12 +79,27 @@ public enum GradientClipping {
     /// (`torch.nn.utils.clip_grad_norm_`); returns the norm before clipping.
     @discardableResult
     public static func clip(_ grads: ParameterBuffer, maxNorm: Float) -> Float {
-        var total = 0.0
-        for g in grads.storage { total += Double(g) * Double(g) }
-        let norm = Float(total.squareRoot())
+        let storage = grads.storage
+        let parts = Parallel.cores * 4
+        var partial = [Double](repeating: 0, count: parts)
+        partial.withUnsafeMutableBufferPointer { sums in
+            Parallel.forEach(parts) { part in
+                let lo = storage.count * part / parts, hi = storage.count * (part + 1) / parts
+                var acc = Vec.zero
+                var i = lo
+                while i + vecWidth <= hi {
+                    let v = Vec.load(storage.baseAddress! + i)
+                    acc.addProduct(v, v)
+                    i += vecWidth
+                }
+                var total = Double(acc.sum())
+                while i < hi { total += Double(storage[i]) * Double(storage[i]); i += 1 }
+                sums[part] = total
+            }
+        }
+        let norm = Float(partial.reduce(0, +).squareRoot())
         let coefficient = maxNorm / (norm + 1e-6)
         if maxNorm > 0 && coefficient < 1 {
-            let storage = grads.storage
             Parallel.forRanges(storage.count, grain: 1 << 16) { range in
                 for i in range { storage[i] *= coefficient }
             }
