@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Tokenizer", swiftSettings: fastMath),
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
-        .target(name: "Training", dependencies: ["GPT2", "Kernels"], swiftSettings: fastMath),
+        .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",

@@ -1,0 +1,253 @@
+import Foundation
+import GPT2
+import Kernels
+
+public struct LogEntry: Codable, Sendable, Equatable {
+    public var kind: String  // "train" or "eval"
+    public var step: Int
+    public var epoch: Double
+    public var loss: Float
+    public var learningRate: Float?
+    public var gradNorm: Float?
+    public var tokensPerSecond: Double?
+    public var perplexity: Float?
+}
+
+public enum TrainerEvent: Sendable {
+    case step(step: Int, totalSteps: Int, epoch: Int, loss: Float, tokensPerSecond: Double, etaSeconds: Double)
+    case evaluation(step: Int, epoch: Int, loss: Float, perplexity: Float)
+    case checkpoint(path: String)
+    case resumed(from: String, step: Int)
+}
+
+public struct EpochSummary: Sendable, Codable, Equatable {
+    public let epoch: Int
+    public let trainingLoss: Float
+    public let validationLoss: Float?
+}
+
+public struct TrainingResult: Sendable {
+    public let steps: Int
+    public let epochs: [EpochSummary]
+    public let bestCheckpoint: String?
+    public let bestEvalLoss: Float?
+    public let history: [LogEntry]
+    /// Where the final model (the best checkpoint's weights, or the last ones) was written.
+    public let finalModel: String
+}
+
+/// The fine-tuning loop with `transformers.Trainer`'s semantics: AdamW with weight decay off
+/// biases and LayerNorms, clipping, accumulation, a warmup schedule, evaluation and a
+/// checkpoint every epoch, the best checkpoint by validation loss loaded at the end.
+public final class Trainer {
+    public let model: GPT2
+    public let data: PreparedData
+    public let options: TrainingOptions
+    public let outputDirectory: String
+    let tokenizerFiles: [String]
+    let jsonLog: String?
+
+    public init(model: GPT2, data: PreparedData, options: TrainingOptions, outputDirectory: String,
+                tokenizerFiles: [String] = [], jsonLog: String? = nil) throws(TrainingError) {
+        try options.validate()
+        guard data.manifest.vocabSize <= model.config.vocabSize else {
+            throw .data("\(data.directory): token ids go up to \(data.manifest.vocabSize - 1) but the model's vocabulary has \(model.config.vocabSize)")
+        }
+        guard data.manifest.maxLength <= model.config.nPositions else {
+            throw .data("\(data.directory): blocks of \(data.manifest.maxLength) tokens exceed the model's context (\(model.config.nPositions))")
+        }
+        self.model = model
+        self.data = data
+        self.options = options
+        self.outputDirectory = outputDirectory
+        self.tokenizerFiles = tokenizerFiles
+        self.jsonLog = jsonLog
+    }
+
+    var microBatchesPerEpoch: Int { (data.train.blocks + options.batchSize - 1) / options.batchSize }
+    var stepsPerEpoch: Int { (microBatchesPerEpoch + options.gradientAccumulation - 1) / options.gradientAccumulation }
+    public var totalSteps: Int { options.maxSteps ?? stepsPerEpoch * options.epochs }
+
+    /// The order of the training blocks in an epoch: a seeded shuffle, the same after a resume.
+    func order(epoch: Int) -> [Int] {
+        var indices = Array(0..<data.train.blocks)
+        if options.shuffle {
+            var generator = SeededGenerator(seed: options.seed &+ UInt64(epoch) &* 0x9E37_79B9)
+            indices.shuffle(using: &generator)
+        }
+        return indices
+    }
+
+    /// Runs (or, with `resume`, continues) training. `stopAfterSteps` simulates a crash after
+    /// that many optimizer steps, for tests.
+    public func run(resume: Bool = false, stopAfterSteps: Int? = nil,
+                    onEvent: (TrainerEvent) -> Void = { _ in }) throws -> TrainingResult {
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        let layout = model.parameters.layout
+        let optimizer = AdamW(layout: layout, settings: .init(weightDecay: options.weightDecay))
+        var state = TrainerState(step: 0, epoch: 0, cursor: 0, optimizerStep: 0, bestEvalLoss: nil, bestCheckpoint: nil, history: [])
+        if resume, let latest = TrainingCheckpoint.list(in: outputDirectory).last {
+            let loaded = try ModelLoader.load(directory: latest).model
+            _ = model.parameters.storage.update(fromContentsOf: loaded.parameters.storage)
+            let (saved, m, v) = try TrainingCheckpoint.loadState(latest)
+            m.withUnsafeBufferPointer { mb in v.withUnsafeBufferPointer { vb in optimizer.restore(step: saved.optimizerStep, m: mb, v: vb) } }
+            state = saved
+            onEvent(.resumed(from: latest, step: saved.step))
+        }
+        let L = data.manifest.maxLength, B = options.batchSize
+        var activations: [Int: Activations] = [:]
+        func acts(_ rows: Int) -> Activations {
+            if let a = activations[rows] { return a }
+            let a = Activations(config: model.config, B: rows, T: L, keepsAllLayers: true)
+            activations[rows] = a
+            return a
+        }
+        let grads = ParameterBuffer(layout: layout)
+        let started = Date()
+        var tokensSinceStart = 0
+
+        training: while state.step < totalSteps && state.epoch < options.epochs {
+            let order = self.order(epoch: state.epoch)
+            while state.cursor < microBatchesPerEpoch && state.step < totalSteps {
+                grads.storage.update(repeating: 0)
+                var lossSum: Float = 0
+                var micro = 0
+                var tokens = 0
+                while micro < options.gradientAccumulation && state.cursor < microBatchesPerEpoch {
+                    let rows = Array(order[(state.cursor * B)..<min((state.cursor + 1) * B, order.count)])
+                    var batchTokens: [Int32] = [], batchTargets: [Int32] = []
+                    for index in rows {
+                        let block = data.train.block(index)
+                        batchTokens += block.tokens
+                        batchTargets += block.targets
+                    }
+                    let (loss, _) = try model.lossAndGradients(Batch(B: rows.count, T: L, tokens: batchTokens, targets: batchTargets),
+                                                               acts: acts(rows.count), grads: grads)
+                    lossSum += loss
+                    tokens += rows.count * L
+                    micro += 1
+                    state.cursor += 1
+                }
+                if micro > 1 {
+                    let scale = 1 / Float(micro)
+                    for i in grads.storage.indices { grads.storage[i] *= scale }
+                }
+                let norm = GradientClipping.clip(grads, maxNorm: options.maxGradNorm)
+                let lr = options.learningRate * options.schedule.factor(step: state.step, warmup: options.warmupSteps, total: totalSteps)
+                optimizer.update(parameters: model.parameters, grads: grads, learningRate: lr)
+                state.step += 1
+                state.optimizerStep = optimizer.step
+                let loss = lossSum / Float(micro)
+                tokensSinceStart += tokens
+                let elapsed = Date().timeIntervalSince(started)
+                let rate = Double(tokensSinceStart) / max(elapsed, 1e-9)
+                let eta = elapsed / Double(max(1, state.step - (state.history.first { $0.kind == "train" }?.step ?? 1) + 1)) * Double(totalSteps - state.step)
+                let epochPosition = Double(state.epoch) + Double(state.cursor) / Double(microBatchesPerEpoch)
+                state.history.append(LogEntry(kind: "train", step: state.step, epoch: epochPosition, loss: loss, learningRate: lr,
+                                              gradNorm: norm, tokensPerSecond: rate, perplexity: nil))
+                if state.step % options.logEvery == 0 || state.step == 1 { appendLog(state.history.last!) }
+                onEvent(.step(step: state.step, totalSteps: totalSteps, epoch: state.epoch, loss: loss, tokensPerSecond: rate, etaSeconds: eta))
+                if options.evalEvery > 0 && state.step % options.evalEvery == 0 && state.cursor < microBatchesPerEpoch {
+                    _ = evaluate(&state, onEvent: onEvent)
+                }
+                if let stopAfterSteps, state.step >= stopAfterSteps { break training }
+            }
+            if state.cursor >= microBatchesPerEpoch || state.step >= totalSteps {
+                // End of an epoch (or of the run): evaluate, checkpoint, keep the best.
+                let evalLoss = evaluate(&state, onEvent: onEvent)
+                state.epoch += 1
+                state.cursor = 0
+                let path = (outputDirectory as NSString).appendingPathComponent("checkpoint-\(state.step)")
+                if let evalLoss, evalLoss < (state.bestEvalLoss ?? .infinity) {
+                    state.bestEvalLoss = evalLoss
+                    state.bestCheckpoint = path
+                }
+                try TrainingCheckpoint.save(model: model, optimizer: optimizer, state: state, tokenizerFiles: tokenizerFiles, to: path)
+                onEvent(.checkpoint(path: path))
+                prune(keeping: state.bestCheckpoint)
+            }
+        }
+
+        // Per epoch, from the log (so a resumed run reports the same table): a step at the very
+        // end of an epoch has position epoch + 1.0 and belongs to that epoch.
+        var epochLosses: [Int: [Float]] = [:]
+        for entry in state.history where entry.kind == "train" {
+            epochLosses[Int((entry.epoch - 1e-9).rounded(.down)), default: []].append(entry.loss)
+        }
+        let summaries = epochLosses.keys.sorted().map { epoch -> EpochSummary in
+            let losses = epochLosses[epoch]!
+            let validation = state.history.last { $0.kind == "eval" && Int($0.epoch) == epoch }?.loss
+            return EpochSummary(epoch: epoch + 1, trainingLoss: losses.reduce(0, +) / Float(losses.count), validationLoss: validation)
+        }
+        let finalModel = (outputDirectory as NSString).appendingPathComponent("final")
+        if stopAfterSteps == nil {
+            // The Trainer's load_best_model_at_end: the best checkpoint's weights become the result.
+            if let best = state.bestCheckpoint {
+                let loaded = try ModelLoader.load(directory: best).model
+                _ = model.parameters.storage.update(fromContentsOf: loaded.parameters.storage)
+            }
+            try? FileManager.default.removeItem(atPath: finalModel)
+            try ModelLoader.save(model, to: finalModel)
+            for file in tokenizerFiles where FileManager.default.fileExists(atPath: file) {
+                try FileManager.default.copyItem(atPath: file, toPath: (finalModel as NSString).appendingPathComponent((file as NSString).lastPathComponent))
+            }
+        }
+        return TrainingResult(steps: state.step, epochs: summaries, bestCheckpoint: state.bestCheckpoint,
+                              bestEvalLoss: state.bestEvalLoss, history: state.history, finalModel: finalModel)
+    }
+
+    /// Mean loss over the validation blocks' learned tokens; nil without validation data.
+    func evaluate(_ state: inout TrainerState, onEvent: (TrainerEvent) -> Void) -> Float? {
+        guard let loss = validationLoss() else { return nil }
+        let entry = LogEntry(kind: "eval", step: state.step, epoch: Double(state.epoch), loss: loss, learningRate: nil,
+                             gradNorm: nil, tokensPerSecond: nil, perplexity: exp(loss))
+        state.history.append(entry)
+        appendLog(entry)
+        onEvent(.evaluation(step: state.step, epoch: state.epoch, loss: loss, perplexity: exp(loss)))
+        return loss
+    }
+
+    public func validationLoss() -> Float? {
+        guard let split = data.validation, split.blocks > 0 else { return nil }
+        let L = data.manifest.maxLength
+        let acts = Activations(config: model.config, B: 1, T: L)
+        var total = 0.0, count = 0
+        for index in 0..<split.blocks {
+            let (tokens, targets) = split.block(index)
+            tokens.withUnsafeBufferPointer { t in
+                try? model.forward(tokens: t.baseAddress!, acts: acts)
+            }
+            let (loss, n) = targets.withUnsafeBufferPointer { t in
+                CrossEntropy.forwardBackward(logits: acts.logits, targets: t.baseAddress!, N: L, V: model.config.vocabSize)
+            }
+            total += Double(loss) * Double(n)
+            count += n
+        }
+        return count > 0 ? Float(total / Double(count)) : nil
+    }
+
+    func appendLog(_ entry: LogEntry) {
+        guard let jsonLog else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard var line = try? encoder.encode(entry) else { return }
+        line.append(0x0A)
+        if let handle = FileHandle(forWritingAtPath: jsonLog) {
+            handle.seekToEndOfFile()
+            handle.write(line)
+            try? handle.close()
+        } else {
+            FileManager.default.createFile(atPath: jsonLog, contents: line)
+        }
+    }
+
+    /// Keeps at most `saveTotalLimit` checkpoints, never the best.
+    func prune(keeping best: String?) {
+        guard options.saveTotalLimit > 0 else { return }
+        var checkpoints = TrainingCheckpoint.list(in: outputDirectory)
+        while checkpoints.count > options.saveTotalLimit, let oldest = checkpoints.first(where: { $0 != best }) {
+            try? FileManager.default.removeItem(atPath: oldest)
+            checkpoints.removeAll { $0 == oldest }
+        }
+    }
+}

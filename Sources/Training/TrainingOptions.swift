@@ -1,0 +1,52 @@
+/// Every option of a training run (the CLI's flags; later the job specification).
+public struct TrainingOptions: Codable, Sendable, Equatable {
+    public var epochs = 3
+    /// When set, training stops after this many optimizer steps (epochs then only bound it).
+    public var maxSteps: Int?
+    public var batchSize = 8
+    public var gradientAccumulation = 1
+    public var learningRate: Float = 2e-5
+    public var weightDecay: Float = 0.01
+    public var maxGradNorm: Float = 1
+    public var schedule: LearningRateSchedule = .linear
+    public var warmupSteps = 0
+    /// Evaluate every N optimizer steps as well as at each epoch's end (0: epochs only).
+    public var evalEvery = 0
+    /// Keep at most this many checkpoints (the best is always kept); 0 keeps all.
+    public var saveTotalLimit = 2
+    public var seed: UInt64 = 42
+    public var shuffle = true
+    /// Log (JSONL) every N optimizer steps.
+    public var logEvery = 10
+
+    public init() {}
+
+    public func validate() throws(TrainingError) {
+        func fail(_ name: String, _ reason: String) -> TrainingError { .invalidOption(name: name, reason: reason) }
+        if epochs < 1 { throw fail("epochs", "must be at least 1") }
+        if let maxSteps, maxSteps < 1 { throw fail("max-steps", "must be at least 1") }
+        if batchSize < 1 { throw fail("batch-size", "must be at least 1") }
+        if gradientAccumulation < 1 { throw fail("grad-accum", "must be at least 1") }
+        if !(learningRate > 0) || !learningRate.isFinite { throw fail("lr", "must be a positive number, got \(learningRate)") }
+        if !(weightDecay >= 0) { throw fail("weight-decay", "must not be negative") }
+        if !(maxGradNorm >= 0) { throw fail("max-grad-norm", "must not be negative (0 disables clipping)") }
+        if warmupSteps < 0 { throw fail("warmup-steps", "must not be negative") }
+        if evalEvery < 0 { throw fail("eval-every", "must not be negative") }
+        if saveTotalLimit < 0 { throw fail("save-total-limit", "must not be negative") }
+        if logEvery < 1 { throw fail("log-every", "must be at least 1") }
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case invalidOption(name: String, reason: String)
+    case data(String)
+    case checkpoint(String)
+    case model(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidOption(name, reason): return "invalid --\(name): \(reason)"
+        case let .data(message), let .checkpoint(message), let .model(message): return message
+        }
+    }
+}
