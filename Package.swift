@@ -51,7 +51,7 @@ let package = Package(
 
         .executableTarget(
             name: "cuentista",
-            dependencies: ["GPT2", "Tokenizer", "Generation", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
         .executableTarget(
             name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training"], path: "Benchmarks/CuentistaBench",
@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),
         // Runs the built `cuentista` executable as a user would.
-        .testTarget(name: "CLITests", dependencies: ["cuentista"]),
+        .testTarget(name: "CLITests", dependencies: ["cuentista", "Training", "Tokenizer"]),
     ]
 )

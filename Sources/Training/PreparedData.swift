@@ -31,11 +31,13 @@ public struct PreparedManifest: Codable, Sendable, Equatable {
     public var maxLength: Int
     public var dtype: String
     public var vocabSize: Int
+    /// The end-of-text token documents were joined with, if the tokenizer has one.
+    public var eosTokenId: Int?
     public var splits: [String: Split]
 
     enum CodingKeys: String, CodingKey {
         case format, formatVersion = "format_version", tokenizerFingerprint = "tokenizer_fingerprint", layout
-        case maxLength = "max_length", dtype, vocabSize = "vocab_size", splits
+        case maxLength = "max_length", dtype, vocabSize = "vocab_size", eosTokenId = "eos_token_id", splits
     }
 
     public init(tokenizerFingerprint: String, layout: String, maxLength: Int, dtype: String, vocabSize: Int, splits: [String: Split]) {
@@ -136,7 +138,7 @@ public struct PreparedData: Sendable {
     /// Writes a prepared dataset (used by `cuentista prepare` and tests).
     public static func write(
         blocks: [[Int32]], masks: [[UInt8]]?, validation: [[Int32]], validationMasks: [[UInt8]]?,
-        to directory: String, tokenizerFingerprint: String, vocabSize: Int, maxLength: Int
+        to directory: String, tokenizerFingerprint: String, vocabSize: Int, maxLength: Int, eosTokenId: Int? = nil
     ) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let wide = vocabSize > 65536
@@ -162,8 +164,9 @@ public struct PreparedData: Sendable {
             let realTokens = rowMasks.map { $0.reduce(0) { $0 + $1.filter { $0 != 0 }.count } } ?? rows.count * maxLength
             splits[name] = .init(file: "\(name).bin", mask: maskFile, blocks: rows.count, tokens: realTokens)
         }
-        let manifest = PreparedManifest(tokenizerFingerprint: tokenizerFingerprint, layout: masks == nil ? "pack" : "pad",
+        var manifest = PreparedManifest(tokenizerFingerprint: tokenizerFingerprint, layout: masks == nil ? "pack" : "pad",
                                         maxLength: maxLength, dtype: wide ? "uint32" : "uint16", vocabSize: vocabSize, splits: splits)
+        manifest.eosTokenId = eosTokenId
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(manifest), to: (directory as NSString).appendingPathComponent("manifest.json"))

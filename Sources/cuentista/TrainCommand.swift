@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import GPT2
+import Kernels
+import Tokenizer
+import Training
+
+extension LearningRateSchedule: ExpressibleByArgument {}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune (or pre-train) a GPT-2 on prepared data, with evaluation and checkpoints every epoch.",
+        discussion: """
+        The notebook's fine-tune:
+          cuentista train --model gpt2-small-spanish --data prepared/ --out run/ --epochs 10 --lr 2e-5 --weight-decay 0.01
+        A fresh model of a named shape (tiny, mini, small, medium): --model init:tiny
+        Continue after a crash or Ctrl-C: add --resume (same --out).
+        """)
+
+    @Option(help: "A model directory, or init:tiny|mini|small|medium for a randomly initialised one.")
+    var model: String
+    @Option(help: "Prepared data directory (manifest.json + token shards).")
+    var data: String
+    @Option(help: "Output directory: checkpoints, logs and final/ (the best model).")
+    var out: String
+    @Option(help: "Epochs over the training data.") var epochs = 3
+    @Option(help: "Stop after this many optimizer steps.") var maxSteps: Int?
+    @Option(help: "Blocks per micro-batch.") var batchSize = 8
+    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimizer step.") var gradAccum = 1
+    @Option(help: "Peak learning rate.") var lr: Float = 2e-5
+    @Option(help: "AdamW weight decay (not on biases and LayerNorms).") var weightDecay: Float = 0.01
+    @Option(help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = 1
+    @Option(help: "constant | linear | cosine") var lrSchedule: LearningRateSchedule = .linear
+    @Option(help: "Linear warmup steps.") var warmupSteps = 0
+    @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = 0
+    @Option(help: "Keep at most K checkpoints (the best is always kept; 0: all).") var saveTotalLimit = 2
+    @Option(help: "Seed of the data order and of init:.") var seed: UInt64 = 42
+    @Flag(help: "Keep the data order.") var noShuffle = false
+    @Flag(help: "Continue from the latest complete checkpoint in --out.") var resume = false
+    @Option(help: "Also write every logged step and evaluation to this JSONL file.") var logJson: String?
+
+    func run() throws {
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.maxSteps = maxSteps
+        options.batchSize = batchSize
+        options.gradientAccumulation = gradAccum
+        options.learningRate = lr
+        options.weightDecay = weightDecay
+        options.maxGradNorm = maxGradNorm
+        options.schedule = lrSchedule
+        options.warmupSteps = warmupSteps
+        options.evalEvery = evalEvery
+        options.saveTotalLimit = saveTotalLimit
+        options.seed = seed
+        options.shuffle = !noShuffle
+        do { try options.validate() } catch { throw ValidationError(error.description) }
+
+        let prepared: PreparedData
+        do { prepared = try PreparedData(directory: data) } catch { throw ValidationError(error.description) }
+        let gpt2: GPT2
+        var tokenizerFiles: [String] = []
+        if model.hasPrefix("init:") {
+            let name = String(model.dropFirst(5))
+            guard var config = GPT2Config.named(name) else {
+                throw ValidationError("--model init:\(name): unknown shape (tiny, mini, small, medium)")
+            }
+            config.vocabSize = max(prepared.manifest.vocabSize, 1)
+            config.nPositions = max(config.nPositions, prepared.manifest.maxLength)
+            config.bosTokenId = prepared.manifest.eosTokenId
+            config.eosTokenId = prepared.manifest.eosTokenId
+            gpt2 = GPT2.randomlyInitialized(config: config, seed: seed)
+        } else {
+            do { gpt2 = try ModelLoader.load(directory: model).model } catch { throw ValidationError(error.description) }
+            if let tokenizer = try? BPETokenizer(directory: model) {
+                guard tokenizer.fingerprint == prepared.manifest.tokenizerFingerprint else {
+                    throw ValidationError(PreparedDataError.tokenizerMismatch(path: data, data: prepared.manifest.tokenizerFingerprint,
+                                                                              model: tokenizer.fingerprint).description)
+                }
+                tokenizerFiles = ["tokenizer.json", "vocab.json", "merges.txt"].map { (model as NSString).appendingPathComponent($0) }
+            }
+        }
+        let trainer: Trainer
+        do {
+            trainer = try Trainer(model: gpt2, data: prepared, options: options, outputDirectory: out,
+                                  tokenizerFiles: tokenizerFiles, jsonLog: logJson)
+        } catch { throw ValidationError(error.description) }
+
+        let interactive = isatty(2) == 1
+        var lastPrint = Date.distantPast
+        let result = try trainer.run(resume: resume) { event in
+            switch event {
+            case let .step(step, total, epoch, loss, rate, eta):
+                guard interactive || step == total || Date().timeIntervalSince(lastPrint) > 5 else { return }
+                lastPrint = Date()
+                let width = 24, filled = width * step / max(total, 1)
+                let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                let line = String(format: "epoch %d [%@] step %d/%d  loss %.4f  %.0f tok/s  ETA %@", epoch + 1, bar, step, total,
+                                  loss, rate, Self.clock(eta))
+                FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+            case let .evaluation(step, epoch, loss, perplexity):
+                FileHandle.standardError.write(Data(((interactive ? "\n" : "") + String(format: "eval after step %d (epoch %d): loss %.4f  perplexity %.2f\n", step, epoch + 1, loss, perplexity)).utf8))
+            case let .checkpoint(path):
+                FileHandle.standardError.write(Data("saved \(path)\n".utf8))
+            case let .resumed(path, step):
+                FileHandle.standardError.write(Data("resuming from \(path) (step \(step))\n".utf8))
+            }
+        }
+        print("\n Epoch | Training Loss | Validation Loss")
+        for epoch in result.epochs {
+            print(String(format: " %5d | %13.6f | %@", epoch.epoch, epoch.trainingLoss,
+                         epoch.validationLoss.map { String(format: "%15.6f", $0) } ?? "            n/a"))
+        }
+        if let best = result.bestCheckpoint, let loss = result.bestEvalLoss {
+            print(String(format: "\nbest checkpoint: %@ (validation loss %.4f, perplexity %.2f)", best, loss, exp(loss)))
+        }
+        print("final model: \(result.finalModel)")
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "--:--" }
+        let s = Int(seconds)
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
