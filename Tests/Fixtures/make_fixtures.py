@@ -302,13 +302,33 @@ def make_tokenizer_fixtures():
     print(f"tokenizer fixtures: {total / 1e6:.2f} MB under {TOKENIZER}")
 
 
+def check_loadable(directory):
+    """transformers loads a directory Cuentista wrote (e.g. a training checkpoint) with every
+    weight found, and the tokenizer files load too."""
+    from transformers import AutoTokenizer
+    model, info = GPT2LMHeadModel.from_pretrained(directory, output_loading_info=True)
+    missing = [k for k in info["missing_keys"] if not k.endswith("attn.bias") and not k.endswith("masked_bias")]
+    if missing or info["unexpected_keys"]:
+        print("missing:", missing, "unexpected:", info["unexpected_keys"])
+        return 1
+    tokenizer = AutoTokenizer.from_pretrained(directory) if os.path.exists(os.path.join(directory, "tokenizer.json")) else None
+    ids = torch.tensor([tokenizer.encode("Había una vez")]) if tokenizer else torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        loss = model(ids, labels=ids).loss.item()
+    print(f"transformers loaded {directory}: all weights present, tokenizer {'loaded' if tokenizer else 'absent'}, loss {loss:.4f}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check-saved", metavar="DIR", help="check a model directory saved by Cuentista")
+    parser.add_argument("--check-loadable", metavar="DIR", help="check that transformers loads DIR (e.g. a checkpoint)")
     parser.add_argument("--tokenizer-only", action="store_true", help="only write Tests/Fixtures/tokenizer/")
     args = parser.parse_args()
     if args.check_saved:
         sys.exit(check_saved(args.check_saved))
+    if args.check_loadable:
+        sys.exit(check_loadable(args.check_loadable))
     if args.tokenizer_only:
         make_tokenizer_fixtures()
         return
