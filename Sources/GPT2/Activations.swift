@@ -1,3 +1,30 @@
+import Kernels
+
+/// Training-time dropout: probabilities from config.json and a seed per micro-batch.
+public struct DropoutSettings: Sendable, Equatable {
+    public var embedding: Float
+    public var attention: Float
+    public var residual: Float
+    public var seed: UInt64
+
+    public init(embedding: Float, attention: Float, residual: Float, seed: UInt64) {
+        self.embedding = embedding
+        self.attention = attention
+        self.residual = residual
+        self.seed = seed
+    }
+
+    public init(config: GPT2Config, seed: UInt64) {
+        self.init(embedding: config.embdPdrop, attention: config.attnPdrop, residual: config.residPdrop, seed: seed)
+    }
+
+    // One mask stream per place dropout is applied.
+    func embeddingSite() -> Dropout { Dropout(probability: embedding, seed: seed).site(0) }
+    func attentionSite(_ layer: Int) -> Dropout { Dropout(probability: attention, seed: seed).site(1 + 3 * layer) }
+    func attentionOutputSite(_ layer: Int) -> Dropout { Dropout(probability: residual, seed: seed).site(2 + 3 * layer) }
+    func mlpOutputSite(_ layer: Int) -> Dropout { Dropout(probability: residual, seed: seed).site(3 + 3 * layer) }
+}
+
 /// Buffers for one forward pass of shape (B, T). Training keeps every layer's activations
 /// for the backward pass; inference (`keepsAllLayers == false`) reuses one layer's buffers,
 /// which is safe because each layer only reads the residual stream it was given.
@@ -5,6 +32,8 @@ public final class Activations: @unchecked Sendable {
     public let B: Int
     public let T: Int
     public let keepsAllLayers: Bool
+    /// Dropout for the next forward (and its backward); nil in inference.
+    public var dropout: DropoutSettings?
     let config: GPT2Config
     private var buffers: [UnsafeMutableBufferPointer<Float>] = []
 

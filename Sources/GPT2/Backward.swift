@@ -16,9 +16,17 @@ extension GPT2 {
 
         let (loss, count) = CrossEntropy.forwardBackward(logits: acts.logits, targets: targets, N: BT, V: V)
 
-        let scratch = acts.scratchForBackward(count: BT * (3 * C + 2 * C + 2 * H) + B * NH * T * T)
+        let scratch = acts.scratchForBackward(count: BT * (3 * C + 3 * C + 2 * H) + B * NH * T * T)
         let dresidual = scratch, dbuffer = dresidual + BT * C, dqkv = dbuffer + BT * C
-        let dh1 = dqkv + BT * 3 * C, dh2 = dh1 + BT * H, dscores = dh2 + BT * H
+        let dh1 = dqkv + BT * 3 * C, dh2 = dh1 + BT * H, dscores = dh2 + BT * H, dmasked = dscores + B * NH * T * T
+        let dropout = acts.dropout
+        /// The gradient reaching a dropped-out branch: dresidual through that site's mask.
+        func throughDropout(_ site: Dropout?) -> UnsafePointer<Float> {
+            guard let site, site.isActive else { return UnsafePointer(dresidual) }
+            dmasked.update(from: dresidual, count: BT * C)
+            site.apply(dmasked, count: BT * C)
+            return UnsafePointer(dmasked)
+        }
 
         // Head and final LayerNorm.
         Matmul.backwardTransposed(dinp: dbuffer, dweight: g.pointer(.wte), dout: acts.logits, inp: acts.lnf,
@@ -36,7 +44,7 @@ extension GPT2 {
 
             // residual3 = residual2 + mlp(ln2(residual2)): dresidual reaches both.
             Matmul.backward(dinp: dh1, dweight: g.pointer(.fcprojw, layer: l), dbias: g.pointer(.fcprojb, layer: l),
-                            dout: dresidual, inp: fchGelu, weight: p.pointer(.fcprojw, layer: l), N: BT, C: H, OC: C)
+                            dout: throughDropout(dropout?.mlpOutputSite(l)), inp: fchGelu, weight: p.pointer(.fcprojw, layer: l), N: BT, C: H, OC: C)
             activation.backward(dinp: dh2, inp: fch, dout: dh1, N: BT * H)
             Matmul.backward(dinp: dbuffer, dweight: g.pointer(.fcw, layer: l), dbias: g.pointer(.fcb, layer: l),
                             dout: dh2, inp: ln2, weight: p.pointer(.fcw, layer: l), N: BT, C: C, OC: H)
@@ -45,14 +53,16 @@ extension GPT2 {
                                mean: acts.ln2Mean + l * BT, rstd: acts.ln2Rstd + l * BT, N: BT, C: C)
             // residual2 = residual + attn(ln1(residual)).
             Matmul.backward(dinp: dbuffer, dweight: g.pointer(.attprojw, layer: l), dbias: g.pointer(.attprojb, layer: l),
-                            dout: dresidual, inp: atty, weight: p.pointer(.attprojw, layer: l), N: BT, C: C, OC: C)
-            Attention.backward(dqkv: dqkv, dout: dbuffer, qkv: qkv, att: att, scratch: dscores, B: B, T: T, C: C, NH: NH)
+                            dout: throughDropout(dropout?.attentionOutputSite(l)), inp: atty, weight: p.pointer(.attprojw, layer: l), N: BT, C: C, OC: C)
+            Attention.backward(dqkv: dqkv, dout: dbuffer, qkv: qkv, att: att, scratch: dscores, B: B, T: T, C: C, NH: NH,
+                               dropout: dropout?.attentionSite(l))
             Matmul.backward(dinp: dbuffer, dweight: g.pointer(.qkvw, layer: l), dbias: g.pointer(.qkvb, layer: l),
                             dout: dqkv, inp: ln1, weight: p.pointer(.qkvw, layer: l), N: BT, C: C, OC: 3 * C)
             LayerNorm.backward(dinp: dresidual, dweight: g.pointer(.ln1w, layer: l), dbias: g.pointer(.ln1b, layer: l),
                                dout: dbuffer, inp: residual, weight: p.pointer(.ln1w, layer: l),
                                mean: acts.ln1Mean + l * BT, rstd: acts.ln1Rstd + l * BT, N: BT, C: C)
         }
+        dropout?.embeddingSite().apply(dresidual, count: BT * C)
         Elementwise.encoderBackward(dwte: g.pointer(.wte), dwpe: g.pointer(.wpe), dout: dresidual, tokens: tokens, B: B, T: T, C: C)
         return (loss, count)
     }

@@ -29,6 +29,8 @@ public final class GPT2: @unchecked Sendable {
         let eps = config.layerNormEpsilon
 
         Elementwise.encoderForward(out: acts.encoded, tokens: tokens, wte: p.pointer(.wte), wpe: p.pointer(.wpe), B: B, T: T, C: C)
+        let dropout = acts.dropout
+        dropout?.embeddingSite().apply(acts.encoded, count: BT * C)
         var residual = UnsafeMutablePointer(acts.encoded)
         for l in 0..<config.nLayer {
             let s = acts.slot(l)
@@ -41,14 +43,16 @@ public final class GPT2: @unchecked Sendable {
             LayerNorm.forward(out: ln1, mean: acts.ln1Mean + s * BT, rstd: acts.ln1Rstd + s * BT, inp: residual,
                               weight: p.pointer(.ln1w, layer: l), bias: p.pointer(.ln1b, layer: l), N: BT, C: C, eps: eps)
             Matmul.forward(out: qkv, inp: ln1, weight: p.pointer(.qkvw, layer: l), bias: p.pointer(.qkvb, layer: l), N: BT, C: C, OC: 3 * C)
-            Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH)
+            Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, dropout: dropout?.attentionSite(l))
             Matmul.forward(out: attproj, inp: atty, weight: p.pointer(.attprojw, layer: l), bias: p.pointer(.attprojb, layer: l), N: BT, C: C, OC: C)
+            dropout?.attentionOutputSite(l).apply(attproj, count: BT * C)
             Elementwise.residualForward(out: residual2, a: residual, b: attproj, N: BT * C)
             LayerNorm.forward(out: ln2, mean: acts.ln2Mean + s * BT, rstd: acts.ln2Rstd + s * BT, inp: residual2,
                               weight: p.pointer(.ln2w, layer: l), bias: p.pointer(.ln2b, layer: l), N: BT, C: C, eps: eps)
             Matmul.forward(out: fch, inp: ln2, weight: p.pointer(.fcw, layer: l), bias: p.pointer(.fcb, layer: l), N: BT, C: C, OC: H)
             activation.forward(out: fchGelu, inp: fch, N: BT * H)
             Matmul.forward(out: fcproj, inp: fchGelu, weight: p.pointer(.fcprojw, layer: l), bias: p.pointer(.fcprojb, layer: l), N: BT, C: H, OC: C)
+            dropout?.mlpOutputSite(l).apply(fcproj, count: BT * C)
             Elementwise.residualForward(out: residual3, a: residual2, b: fcproj, N: BT * C)
             residual = residual3
         }

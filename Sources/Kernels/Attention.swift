@@ -9,10 +9,13 @@ public enum Attention {
     /// to pay off. Per head, K is transposed and V made contiguous once; queries then go four
     /// at a time so that every key and value vector loaded serves four rows, and only the
     /// causal triangle is computed.
+    /// With `dropout`, the weighted sum uses the dropped probabilities; `att` keeps the
+    /// probabilities before dropout, which the backward pass needs.
     public static func forward(
         out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-        B: Int, T: Int, C: Int, NH: Int
+        B: Int, T: Int, C: Int, NH: Int, dropout: Dropout? = nil
     ) {
+        let dropping = dropout?.isActive == true
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
@@ -20,11 +23,12 @@ public enum Attention {
         Parallel.forEach(B * NH) { bh in
             let b = bh / NH, h = bh % NH
             let base = qkv + b * T * C3 + h * hs
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: hs * paddedT + T * hs + 4 * hs)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: hs * paddedT + T * hs + 4 * hs + (dropping ? 4 * T : 0))
             defer { scratch.deallocate() }
             let kt = scratch                      // (hs, paddedT): K transposed, zero padded
             let v = kt + hs * paddedT             // (T, hs): V contiguous
             let q = v + T * hs                    // (4, hs): scaled queries of the current rows
+            let dropped = q + 4 * hs              // (4, T): the rows after dropout
             for d in 0..<hs {
                 let row = kt + d * paddedT
                 for t2 in 0..<T { row[t2] = base[t2 * C3 + C + d] }
@@ -55,12 +59,18 @@ public enum Attention {
                     j += vecWidth
                 }
                 for r in 0..<rows { causalSoftmaxRow(scores + r * T, valid: t0 + r + 1, length: T) }
+                var weights = UnsafePointer(scores)
+                if dropping, let dropout {
+                    let first = (bh * T + t0) * T
+                    for i in 0..<(rows * T) { dropped[i] = scores[i] * dropout.factor(first + i) }
+                    weights = UnsafePointer(dropped)
+                }
                 let o = out + (b * T + t0) * C + h * hs
                 if rows == 4 && hs % (4 * vecWidth) == 0 {
-                    weightedSum4(scores, T, count: t0 + 4, values: v, hs: hs, out: o, outStride: C)
+                    weightedSum4(weights, T, count: t0 + 4, values: v, hs: hs, out: o, outStride: C)
                 } else {
                     for r in 0..<rows {
-                        weightedSum(scores + r * T, count: t0 + r + 1, values: v, stride: hs, out: o + r * C, hs: hs)
+                        weightedSum(weights + r * T, count: t0 + r + 1, values: v, stride: hs, out: o + r * C, hs: hs)
                     }
                 }
                 t0 += rows

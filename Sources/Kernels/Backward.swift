@@ -150,11 +150,14 @@ extension Attention {
     /// Gradients of `forward`: dqkv (B,T,3C) overwritten from dout (B,T,C), using the saved
     /// probabilities att (B,NH,T,T). Per head, in sgemm: dV = P^T dO, dP = dO V^T,
     /// dS = P * (dP - rowsum(P * dP)), dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs).
-    /// `scratch` holds B * NH * T * T floats.
+    /// `scratch` holds B * NH * T * T floats. With `dropout` (the forward's), P is the
+    /// dropped matrix in dV and the mask multiplies dP.
     public static func backward(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-        att: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, B: Int, T: Int, C: Int, NH: Int
+        att: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, B: Int, T: Int, C: Int, NH: Int,
+        dropout: Dropout? = nil
     ) {
+        let dropping = dropout?.isActive == true
         let hs = C / NH
         let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
@@ -165,8 +168,16 @@ extension Attention {
             let p = att + bh * T * T
             let dO = dout + b * T * C + h * hs
             let dS = scratch + bh * T * T
-            Matmul.sgemm(transA: true, M: T, N: hs, K: T, A: p, lda: T, B: dO, ldb: C, C: dv, ldc: C3)
+            if dropping, let dropout {
+                for i in 0..<(T * T) { dS[i] = p[i] * dropout.factor(bh * T * T + i) }
+                Matmul.sgemm(transA: true, M: T, N: hs, K: T, A: dS, lda: T, B: dO, ldb: C, C: dv, ldc: C3)
+            } else {
+                Matmul.sgemm(transA: true, M: T, N: hs, K: T, A: p, lda: T, B: dO, ldb: C, C: dv, ldc: C3)
+            }
             Matmul.sgemm(transB: true, M: T, N: T, K: hs, A: dO, lda: C, B: v, ldb: C3, C: dS, ldc: T)
+            if dropping, let dropout {
+                for i in 0..<(T * T) { dS[i] *= dropout.factor(bh * T * T + i) }
+            }
             for t in 0..<T {
                 let pr = p + t * T, ds = dS + t * T
                 var total: Float = 0

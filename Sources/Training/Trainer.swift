@@ -121,8 +121,13 @@ public final class Trainer {
                         batchTokens += block.tokens
                         batchTargets += block.targets
                     }
+                    let batchActs = acts(rows.count)
+                    // Masks depend only on (seed, step, micro-batch): a resumed run draws the same.
+                    var settings = DropoutSettings(config: model.config, seed: options.seed ^ (UInt64(state.step) << 20 | UInt64(micro)) &* 0x9E37_79B9_7F4A_7C15)
+                    if let p = options.dropout { (settings.embedding, settings.attention, settings.residual) = (p, p, p) }
+                    batchActs.dropout = settings.embedding > 0 || settings.attention > 0 || settings.residual > 0 ? settings : nil
                     let (loss, _) = try model.lossAndGradients(Batch(B: rows.count, T: L, tokens: batchTokens, targets: batchTargets),
-                                                               acts: acts(rows.count), grads: grads)
+                                                               acts: batchActs, grads: grads)
                     lossSum += loss
                     tokens += rows.count * L
                     micro += 1

@@ -18,6 +18,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var shuffle = true
     /// Log (JSONL) every N optimizer steps.
     public var logEvery = 10
+    /// Overrides the embedding, attention and residual dropout of config.json (0 disables).
+    public var dropout: Float?
 
     public init() {}
 
@@ -34,6 +36,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if evalEvery < 0 { throw fail("eval-every", "must not be negative") }
         if saveTotalLimit < 0 { throw fail("save-total-limit", "must not be negative") }
         if logEvery < 1 { throw fail("log-every", "must be at least 1") }
+        if let dropout, !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }
     }
 }
 

@@ -36,6 +36,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = 0
     @Option(help: "Keep at most K checkpoints (the best is always kept; 0: all).") var saveTotalLimit = 2
     @Option(help: "Seed of the data order and of init:.") var seed: UInt64 = 42
+    @Option(help: "Dropout for embeddings, attention and residuals (default: config.json's; 0 disables).") var dropout: Float?
     @Flag(help: "Keep the data order.") var noShuffle = false
     @Flag(help: "Continue from the latest complete checkpoint in --out.") var resume = false
     @Option(help: "Also write every logged step and evaluation to this JSONL file.") var logJson: String?
@@ -55,6 +56,7 @@ struct TrainCommand: ParsableCommand {
         options.saveTotalLimit = saveTotalLimit
         options.seed = seed
         options.shuffle = !noShuffle
+        options.dropout = dropout
         do { try options.validate() } catch { throw ValidationError(error.description) }
 
         let prepared: PreparedData
