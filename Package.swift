@@ -59,7 +59,7 @@ let package = Package(
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], swiftSettings: fastMath),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Kernels"], swiftSettings: fastMath),
         .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], swiftSettings: fastMath),

@@ -63,7 +63,16 @@ public enum DecodeMatmul {
         let rowBytes = K * Format.bytesPerWeight
         let main = K / vecWidth * vecWidth
         Parallel.forRanges(O, grain: 64) { outputs in
-            for o in outputs {
+            var first = outputs.lowerBound
+            if M == 8 && main == K {
+                // A batch of eight: two weight rows per pass halve the loads of x per FMA.
+                while first + 2 <= outputs.upperBound {
+                    eightRowsTwoOutputs(Format.self, out: out, x: x, K: K, w: weights + first * rowBytes,
+                                        rowBytes: rowBytes, O: O, o: first, bias: bias)
+                    first += 2
+                }
+            }
+            for o in first..<outputs.upperBound {
                 let w = weights + o * rowBytes
                 let b = bias?[o] ?? 0
                 var m = 0
@@ -149,6 +158,39 @@ public enum DecodeMatmul {
                 }
             }
         }
+    }
+
+    @inline(__always)
+    static func eightRowsTwoOutputs<Format: WeightRowFormat>(
+        _ format: Format.Type, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, K: Int,
+        w: UnsafeRawPointer, rowBytes: Int, O: Int, o: Int, bias: UnsafePointer<Float>?
+    ) {
+        var a0 = Vec.zero, a1 = Vec.zero, a2 = Vec.zero, a3 = Vec.zero, a4 = Vec.zero, a5 = Vec.zero, a6 = Vec.zero, a7 = Vec.zero
+        var b0 = Vec.zero, b1 = Vec.zero, b2 = Vec.zero, b3 = Vec.zero, b4 = Vec.zero, b5 = Vec.zero, b6 = Vec.zero, b7 = Vec.zero
+        let w1 = w + rowBytes
+        var k = 0
+        while k < K {
+            let u = Format.load(w, k), v = Format.load(w1, k)
+            let xk = x + k
+            var xv = load(xk); a0.addProduct(xv, u); b0.addProduct(xv, v)
+            xv = load(xk + K); a1.addProduct(xv, u); b1.addProduct(xv, v)
+            xv = load(xk + 2 * K); a2.addProduct(xv, u); b2.addProduct(xv, v)
+            xv = load(xk + 3 * K); a3.addProduct(xv, u); b3.addProduct(xv, v)
+            xv = load(xk + 4 * K); a4.addProduct(xv, u); b4.addProduct(xv, v)
+            xv = load(xk + 5 * K); a5.addProduct(xv, u); b5.addProduct(xv, v)
+            xv = load(xk + 6 * K); a6.addProduct(xv, u); b6.addProduct(xv, v)
+            xv = load(xk + 7 * K); a7.addProduct(xv, u); b7.addProduct(xv, v)
+            k += vecWidth
+        }
+        let c0 = bias?[o] ?? 0, c1 = bias?[o + 1] ?? 0
+        out[o] = reduce(a0) + c0; out[o + 1] = reduce(b0) + c1
+        out[O + o] = reduce(a1) + c0; out[O + o + 1] = reduce(b1) + c1
+        out[2 * O + o] = reduce(a2) + c0; out[2 * O + o + 1] = reduce(b2) + c1
+        out[3 * O + o] = reduce(a3) + c0; out[3 * O + o + 1] = reduce(b3) + c1
+        out[4 * O + o] = reduce(a4) + c0; out[4 * O + o + 1] = reduce(b4) + c1
+        out[5 * O + o] = reduce(a5) + c0; out[5 * O + o + 1] = reduce(b5) + c1
+        out[6 * O + o] = reduce(a6) + c0; out[6 * O + o + 1] = reduce(b6) + c1
+        out[7 * O + o] = reduce(a7) + c0; out[7 * O + o + 1] = reduce(b7) + c1
     }
 
     /// Pairwise horizontal sum (the standard library's `sum()` adds lanes one after another).

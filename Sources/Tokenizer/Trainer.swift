@@ -50,7 +50,8 @@ public enum BPETrainer {
         return train(texts: lines, vocabSize: vocabSize, specialTokens: specialTokens, minFrequency: minFrequency)
     }
 
-    static func linesKeepingEndings(_ bytes: [UInt8]) -> [String] {
+    /// Lines of a file, each with its "\n", as Hugging Face's trainer reads files.
+    public static func linesKeepingEndings(_ bytes: [UInt8]) -> [String] {
         var lines = [String]()
         var start = 0
         for (i, b) in bytes.enumerated() where b == 0x0A {

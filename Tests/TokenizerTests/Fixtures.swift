@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 import Tokenizer
 
@@ -60,16 +61,7 @@ enum Fixtures {
         vocabJSON: path("quijote-22k/vocab.json"), mergesTXT: path("quijote-22k/merges.txt"))
 
     /// The novel's lines, each with its "\n", as HF's trainer reads a file.
-    static func linesWithEndings(_ bytes: [UInt8]) -> [String] {
-        var lines = [String]()
-        var start = 0
-        for (i, b) in bytes.enumerated() where b == 0x0A {
-            lines.append(String(decoding: bytes[start...i], as: UTF8.self))
-            start = i + 1
-        }
-        if start < bytes.count { lines.append(String(decoding: bytes[start...], as: UTF8.self)) }
-        return lines
-    }
+    static func linesWithEndings(_ bytes: [UInt8]) -> [String] { BPETrainer.linesKeepingEndings(bytes) }
 
     static func temporaryDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-tests-\(UUID().uuidString)").path
@@ -80,15 +72,4 @@ enum Fixtures {
 
 enum FixtureError: Error { case missing(String) }
 
-/// A small seeded generator (SplitMix64) so random tests are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+
