@@ -128,13 +128,12 @@ public final class Generator: Sendable {
         while true {
             var active: [Int] = []
             for s in sequences.indices where sequences[s].finish == nil {
-                let token = step(&sequences[s], logits: Array(rows[s]!), onEvent: onEvent)
+                step(&sequences[s], logits: Array(rows[s]!), onEvent: onEvent)
                 if sequences[s].finish == nil && sequences[s].tokens.count >= context { sequences[s].finish = .length }
                 if let reason = sequences[s].finish {
                     finish(&sequences[s], reason: reason, onEvent: onEvent)
                 } else {
                     active.append(s)
-                    _ = token
                 }
             }
             if active.isEmpty { break }
@@ -155,7 +154,7 @@ public final class Generator: Sendable {
     }
 
     /// Processes one row of logits, chooses the next token and updates the sequence.
-    private func step(_ sequence: inout Sequence, logits raw: [Float], onEvent: (GenerationEvent) -> Void) -> Int32 {
+    private func step(_ sequence: inout Sequence, logits raw: [Float], onEvent: (GenerationEvent) -> Void) {
         let p = sequence.parameters
         var processed = raw
         if !p.logitBias.isEmpty { LogitsProcessors.logitBias(&processed, p.logitBias) }
@@ -223,7 +222,6 @@ public final class Generator: Sendable {
         } else if sequence.generated >= p.maxNewTokens {
             sequence.finish = .length
         }
-        return token
     }
 
     private func finish(_ sequence: inout Sequence, reason: FinishReason, onEvent: (GenerationEvent) -> Void) {

@@ -8,8 +8,6 @@ import Training
 struct TrainerTests {
     /// Blocks of a learnable pattern (counting modulo 40, from random starts).
     static func makeData(_ directory: String, layout: String = "pack") throws -> PreparedData {
-        var random = SystemRandomNumberGenerator()
-        _ = random
         func block(_ start: Int) -> [Int32] { (0..<16).map { Int32(1 + (start + $0) % 40) } }
         let train = (0..<24).map { block($0 * 7) }, validation = (0..<4).map { block($0 * 11 + 3) }
         var masks: [[UInt8]]?, validationMasks: [[UInt8]]?
