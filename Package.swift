@@ -48,6 +48,7 @@ let package = Package(
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint"], swiftSettings: fastMath),
+        .target(name: "Prep", dependencies: ["Tokenizer", "Training"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Kernels"], swiftSettings: fastMath),
         .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "PrepTests", dependencies: ["Prep", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Reads a file line by line in fixed-size chunks, so memory stays bounded whatever the
+/// file's size. Lines come without their "\n" (and "\r\n"); a last line without a newline
+/// is still a line. A UTF-8 BOM at the start of the file is dropped.
+public struct LineReader: Sequence, IteratorProtocol {
+    public struct Line {
+        public let number: Int
+        public let bytes: [UInt8]
+    }
+
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var finished = false
+    private var number = 0
+    private let chunkSize: Int
+
+    public init(path: String, chunkSize: Int = 1 << 20) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw PrepError.io(path: path, reason: "cannot open the file")
+        }
+        self.handle = handle
+        self.chunkSize = chunkSize
+    }
+
+    public mutating func next() -> Line? {
+        while true {
+            if let newline = buffer[position...].firstIndex(of: 0x0A) {
+                var end = newline
+                if end > position && buffer[end - 1] == 0x0D { end -= 1 }
+                let line = Array(buffer[position..<end])
+                position = newline + 1
+                return emit(line)
+            }
+            if finished {
+                guard position < buffer.count else { return nil }
+                var line = Array(buffer[position...])
+                if line.last == 0x0D { line.removeLast() }
+                position = buffer.count
+                return emit(line)
+            }
+            // Keep the unfinished tail, read the next chunk.
+            buffer.removeFirst(position)
+            position = 0
+            let data = handle.readData(ofLength: chunkSize)
+            if data.isEmpty { finished = true } else { buffer.append(contentsOf: data) }
+        }
+    }
+
+    private mutating func emit(_ bytes: [UInt8]) -> Line {
+        number += 1
+        if number == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return Line(number: 1, bytes: Array(bytes.dropFirst(3))) }
+        return Line(number: number, bytes: bytes)
+    }
+}
+
+public enum PrepError: Error, CustomStringConvertible, Equatable {
+    case io(path: String, reason: String)
+    case invalidOption(name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .io(path, reason): return "\(path): \(reason)"
+        case let .invalidOption(name, reason): return "invalid --\(name): \(reason)"
+        }
+    }
+}
