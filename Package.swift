@@ -52,7 +52,7 @@ let package = Package(
 
         .executableTarget(
             name: "cuentista",
-            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "Prep", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
         .executableTarget(
             name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training"], path: "Benchmarks/CuentistaBench",
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Kernels"], swiftSettings: fastMath),
         .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], swiftSettings: fastMath),
-        .testTarget(name: "PrepTests", dependencies: ["Prep", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "PrepTests", dependencies: ["Prep", "Tokenizer", "Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),

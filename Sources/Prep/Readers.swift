@@ -60,7 +60,9 @@ public struct RecordReader {
         if (path as NSString).pathExtension.lowercased() == "tsv" { delimiter = UInt8(ascii: "\t") }
     }
 
-    public func forEach(drops: inout DropCounts, _ body: (Record) throws -> Void) throws {
+    /// Calls `body` with each record and the drop counts, so that the caller's own reasons
+    /// (missing field, duplicate, ...) land in the same table.
+    public func forEach(drops: inout DropCounts, _ body: (Record, inout DropCounts) throws -> Void) throws {
         var lines = try LineReader(path: path)
         switch format {
         case .jsonl, .auto:
@@ -81,7 +83,7 @@ public struct RecordReader {
                         if let data = try? JSONSerialization.data(withJSONObject: value) { fields[key] = String(decoding: data, as: UTF8.self) }
                     }
                 }
-                try body(Record(line: line.number, fields: fields))
+                try body(Record(line: line.number, fields: fields), &drops)
             }
         case .csv:
             var parser = CSVParser(delimiter: delimiter)
@@ -92,7 +94,7 @@ public struct RecordReader {
                     guard let cells = row.cells else { drops.add(.invalidUTF8, line: row.line); continue }
                     guard let columns = header else { header = cells; continue }
                     if cells.count != columns.count { drops.add(.unparsable, line: row.line); continue }
-                    try body(Record(line: row.line, fields: Dictionary(zip(columns, cells), uniquingKeysWith: { a, _ in a })))
+                    try body(Record(line: row.line, fields: Dictionary(zip(columns, cells), uniquingKeysWith: { a, _ in a })), &drops)
                 }
             }
             if parser.inQuotes { drops.add(.unparsable, line: parser.recordStart) }
@@ -102,16 +104,16 @@ public struct RecordReader {
             while let line = lines.next() {
                 guard let text = String(validating: line.bytes, as: UTF8.self) else { drops.add(.invalidUTF8, line: line.number); continue }
                 if !textBlocks {
-                    try body(Record(line: line.number, fields: ["text": text]))
+                    try body(Record(line: line.number, fields: ["text": text]), &drops)
                 } else if text.allSatisfy(\.isWhitespace) {
-                    if !block.isEmpty { try body(Record(line: blockStart, fields: ["text": block.joined(separator: "\n")])) }
+                    if !block.isEmpty { try body(Record(line: blockStart, fields: ["text": block.joined(separator: "\n")]), &drops) }
                     block = []
                 } else {
                     if block.isEmpty { blockStart = line.number }
                     block.append(text)
                 }
             }
-            if !block.isEmpty { try body(Record(line: blockStart, fields: ["text": block.joined(separator: "\n")])) }
+            if !block.isEmpty { try body(Record(line: blockStart, fields: ["text": block.joined(separator: "\n")]), &drops) }
         }
     }
 }

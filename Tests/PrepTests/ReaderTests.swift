@@ -16,7 +16,7 @@ struct ReaderTests {
         reader.textBlocks = blocks
         var records: [Record] = []
         var drops = DropCounts()
-        try reader.forEach(drops: &drops) { records.append($0) }
+        try reader.forEach(drops: &drops) { record, _ in records.append(record) }
         return (records, drops)
     }
 

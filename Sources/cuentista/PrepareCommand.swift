@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Prep
+import Tokenizer
+
+extension InputFormat: ExpressibleByArgument {}
+
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Turn JSONL, CSV or text files into the token shards `cuentista train` reads.",
+        discussion: """
+        The notebook's preparation (product descriptions, 512 tokens, padded, 90/10 split):
+          cuentista prepare --input products.jsonl --tokenizer gpt2-small-spanish --out prepared \\
+              --template "{product_title}\\n{product_description}" --layout pad --fraction 0.01
+        """)
+
+    @Option(parsing: .upToNextOption, help: "Input files.") var input: [String]
+    @Option(help: "Directory with the tokenizer files (a model directory works).") var tokenizer: String
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "auto | jsonl | csv | text (auto: by extension).") var format: InputFormat = .auto
+    @Option(help: "The field holding the text (JSONL/CSV; default: text).") var field: String?
+    @Option(help: "Build the text from fields, e.g. \"{title}\\n{description}\".") var template: String?
+    @Option(help: "Block length in tokens.") var maxLength = 512
+    @Option(help: "pack (documents joined with EOS) | pad (one document per block, masked padding).") var layout = "pack"
+    @Option(help: "Share of documents for validation.") var valFraction = 0.1
+    @Option(help: "Seed of the split and of --fraction.") var seed: UInt64 = 42
+    @Flag(help: "Drop exact duplicate texts.") var dedupe = false
+    @Option(help: "Keep at most N documents.") var limit: Int?
+    @Option(help: "Keep this share of the rows (e.g. 0.01, as the notebook did).") var fraction: Double?
+    @Option(help: "Drop texts shorter than this (characters).") var minChars = 1
+    @Option(help: "Drop texts longer than this (characters).") var maxChars: Int?
+    @Flag(help: "Plain text: one document per blank-line-separated block instead of per line.") var blocks = false
+    @Option(help: "CSV delimiter (one character).") var delimiter = ","
+
+    func run() throws {
+        var options = PrepareOptions()
+        options.format = format
+        options.field = field
+        options.template = template?.replacingOccurrences(of: "\\n", with: "\n")
+        options.maxLength = maxLength
+        options.layout = layout
+        options.validationFraction = valFraction
+        options.seed = seed
+        options.dedupe = dedupe
+        options.limit = limit
+        options.fraction = fraction
+        options.minChars = minChars
+        options.maxChars = maxChars
+        options.textBlocks = blocks
+        guard delimiter.utf8.count == 1 else { throw ValidationError("--delimiter must be one ASCII character") }
+        options.delimiter = delimiter.utf8.first!
+        let bpe: BPETokenizer
+        do { bpe = try BPETokenizer(directory: tokenizer) } catch { throw ValidationError(error.description) }
+        let started = Date()
+        let counts: PrepareCounts
+        do {
+            counts = try Preparer.run(inputs: input, tokenizer: bpe, options: options, to: out, commandLine: CommandLine.arguments)
+        } catch let error as PrepError {
+            throw ValidationError(error.description)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        print("rows read        \(counts.rowsRead)")
+        print("documents kept   \(counts.kept) (train \(counts.documents["train"] ?? 0), validation \(counts.documents["validation"] ?? 0))")
+        for (reason, count) in counts.dropped.counts.sorted(by: { $0.key < $1.key }) {
+            let lines = counts.dropped.firstLines[reason]?.map(String.init).joined(separator: ", ") ?? ""
+            print("dropped          \(count) \(reason) (first lines: \(lines))")
+        }
+        print("tokens           train \(counts.tokens["train"] ?? 0), validation \(counts.tokens["validation"] ?? 0)")
+        print("blocks of \(maxLength)    train \(counts.blocks["train"] ?? 0), validation \(counts.blocks["validation"] ?? 0)")
+        print("median words     \(counts.medianWords)")
+        print(String(format: "wrote %@ in %.1f s", out, seconds))
+    }
+}
