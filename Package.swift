@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: fastMath),
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint"], swiftSettings: fastMath),
-        .target(name: "Prep", dependencies: ["Tokenizer", "Training"], swiftSettings: fastMath),
+        .target(name: "Prep", dependencies: ["Tokenizer", "Training", "Kernels", "Checkpoint"], swiftSettings: fastMath),
 
         .executableTarget(
             name: "cuentista",

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Kernels
 import Tokenizer
 import Training
 
@@ -19,6 +20,9 @@ public struct PrepareOptions: Sendable {
     public var maxChars: Int?
     public var textBlocks = false
     public var delimiter: UInt8 = UInt8(ascii: ",")
+    /// Seeded shuffle of the documents within a window of this many (0: input order). A
+    /// window keeps memory bounded on inputs of any size.
+    public var shuffleWindow = 0
 
     public init() {}
 
@@ -64,6 +68,25 @@ public enum Preparer {
         var words: [Int] = []
         let placeholders = options.template.map(Self.placeholders) ?? []
         var index = 0
+        var shuffle = SeededGenerator(seed: options.seed ^ 0x5348_5546)
+        var window: [(split: String, ids: [Int32])] = []
+        func write(_ split: String, _ ids: [Int32]) throws {
+            if options.layout == "pack" {
+                try writers[split]!.pack(ids + [eos], blockLength: options.maxLength)
+            } else {
+                try writers[split]!.pad(Array((ids + [eos]).prefix(options.maxLength)), blockLength: options.maxLength, padToken: eos)
+            }
+        }
+        func emit(_ split: String, _ ids: [Int32]) throws {
+            guard options.shuffleWindow > 0 else { return try write(split, ids) }
+            window.append((split, ids))
+            if window.count >= options.shuffleWindow {
+                let pick = Int(shuffle.next() % UInt64(window.count))
+                window.swapAt(pick, window.count - 1)
+                let document = window.removeLast()
+                try write(document.split, document.ids)
+            }
+        }
         scanning: for input in inputs {
             var reader = RecordReader(path: input, format: options.format)
             reader.textBlocks = options.textBlocks
@@ -98,14 +121,16 @@ public enum Preparer {
                 let split = Self.unit(options.seed, hash) < options.validationFraction ? "validation" : "train"
                 let ids = tokenizer.encode(text, allowSpecial: false)
                 counts.documents[split, default: 0] += 1
-                if options.layout == "pack" {
-                    try writers[split]!.pack(ids + [eos], blockLength: options.maxLength)
-                } else {
-                    try writers[split]!.pad(Array((ids + [eos]).prefix(options.maxLength)), blockLength: options.maxLength, padToken: eos)
-                }
+                try emit(split, ids)
                 if let limit = options.limit, counts.kept >= limit { stop = true }
             }
             if stop { break scanning }
+        }
+        while !window.isEmpty {
+            let pick = Int(shuffle.next() % UInt64(window.count))
+            window.swapAt(pick, window.count - 1)
+            let document = window.removeLast()
+            try write(document.split, document.ids)
         }
         var splits: [String: PreparedManifest.Split] = [:]
         for (name, writer) in writers {

@@ -32,6 +32,7 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Drop texts longer than this (characters).") var maxChars: Int?
     @Flag(help: "Plain text: one document per blank-line-separated block instead of per line.") var blocks = false
     @Option(help: "CSV delimiter (one character).") var delimiter = ","
+    @Option(help: "Shuffle documents (seeded) within windows of N documents; 0 keeps the input order.") var shuffleWindow = 10_000
 
     func run() throws {
         var options = PrepareOptions()
@@ -48,6 +49,7 @@ struct PrepareCommand: ParsableCommand {
         options.minChars = minChars
         options.maxChars = maxChars
         options.textBlocks = blocks
+        options.shuffleWindow = shuffleWindow
         guard delimiter.utf8.count == 1 else { throw ValidationError("--delimiter must be one ASCII character") }
         options.delimiter = delimiter.utf8.first!
         let bpe: BPETokenizer

@@ -55,6 +55,15 @@ struct PreparerTests {
             #expect(targets.dropLast().allSatisfy { $0 != -100 })
         }
         #expect(counts.medianWords == 8)  // "Un artículo útil número N para la casa."
+
+        // A seeded shuffle: reproducible, and a different order than the input's.
+        options.shuffleWindow = 16
+        let shuffled = Fixtures.temporaryDirectory(), shuffledAgain = Fixtures.temporaryDirectory()
+        _ = try Preparer.run(inputs: [path], tokenizer: Self.tokenizer, options: options, to: shuffled)
+        _ = try Preparer.run(inputs: [path], tokenizer: Self.tokenizer, options: options, to: shuffledAgain)
+        let a = try Data(contentsOf: URL(fileURLWithPath: shuffled + "/train.bin"))
+        #expect(a == (try Data(contentsOf: URL(fileURLWithPath: shuffledAgain + "/train.bin"))))
+        #expect(a != (try Data(contentsOf: URL(fileURLWithPath: first + "/train.bin"))))
     }
 
     @Test("limit and fraction select documents; bad options are named")
