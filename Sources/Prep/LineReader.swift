@@ -15,6 +15,8 @@ public struct LineReader: Sequence, IteratorProtocol {
     private var finished = false
     private var number = 0
     private let chunkSize: Int
+    /// Bytes read from the file so far (for progress).
+    public private(set) var bytesRead = 0
 
     public init(path: String, chunkSize: Int = 1 << 20) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
@@ -44,7 +46,7 @@ public struct LineReader: Sequence, IteratorProtocol {
             buffer.removeFirst(position)
             position = 0
             let data = handle.readData(ofLength: chunkSize)
-            if data.isEmpty { finished = true } else { buffer.append(contentsOf: data) }
+            if data.isEmpty { finished = true } else { buffer.append(contentsOf: data); bytesRead += data.count }
         }
     }
 

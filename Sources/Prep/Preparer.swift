@@ -53,8 +53,11 @@ public struct PrepareCounts: Codable, Sendable, Equatable {
 
 /// Turns raw files into the token shards the trainer reads (format 1, see `PreparedData`).
 public enum Preparer {
+    /// `progress` gets (bytes read, total bytes of the inputs) every few megabytes.
     public static func run(inputs: [String], tokenizer: BPETokenizer, options: PrepareOptions, to directory: String,
-                           commandLine: [String] = []) throws -> PrepareCounts {
+                           commandLine: [String] = [], progress: (Int, Int) -> Void = { _, _ in }) throws -> PrepareCounts {
+        let total = inputs.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+        var done = 0
         try options.validate()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard let eos = tokenizer.eosTokenId else {
@@ -94,7 +97,8 @@ public enum Preparer {
             var stop = false
             var drops = counts.dropped
             defer { counts.dropped = drops }
-            try reader.forEach(drops: &drops) { record, drops in
+            defer { done += (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0 }
+            try reader.forEach(drops: &drops, progress: { progress(done + $0, total) }) { record, drops in
                 guard !stop else { return }
                 counts.rowsRead += 1
                 defer { index += 1 }

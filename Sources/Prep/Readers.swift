@@ -62,11 +62,17 @@ public struct RecordReader {
 
     /// Calls `body` with each record and the drop counts, so that the caller's own reasons
     /// (missing field, duplicate, ...) land in the same table.
-    public func forEach(drops: inout DropCounts, _ body: (Record, inout DropCounts) throws -> Void) throws {
+    public func forEach(drops: inout DropCounts, progress: (Int) -> Void = { _ in },
+                        _ body: (Record, inout DropCounts) throws -> Void) throws {
         var lines = try LineReader(path: path)
+        var reported = 0
+        func report() {
+            if lines.bytesRead - reported >= 1 << 22 { reported = lines.bytesRead; progress(reported) }
+        }
         switch format {
         case .jsonl, .auto:
             while let line = lines.next() {
+                report()
                 guard !line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) else { continue }
                 guard let text = String(validating: line.bytes, as: UTF8.self) else { drops.add(.invalidUTF8, line: line.number); continue }
                 guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
@@ -89,6 +95,7 @@ public struct RecordReader {
             var parser = CSVParser(delimiter: delimiter)
             var header: [String]?
             while let line = lines.next() {
+                report()
                 guard let rows = parser.feed(line.bytes, line: line.number) else { continue }
                 for row in rows {
                     guard let cells = row.cells else { drops.add(.invalidUTF8, line: row.line); continue }
@@ -102,6 +109,7 @@ public struct RecordReader {
             var block: [String] = []
             var blockStart = 0
             while let line = lines.next() {
+                report()
                 guard let text = String(validating: line.bytes, as: UTF8.self) else { drops.add(.invalidUTF8, line: line.number); continue }
                 if !textBlocks {
                     try body(Record(line: line.number, fields: ["text": text]), &drops)

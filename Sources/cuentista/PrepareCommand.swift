@@ -57,7 +57,16 @@ struct PrepareCommand: ParsableCommand {
         let started = Date()
         let counts: PrepareCounts
         do {
-            counts = try Preparer.run(inputs: input, tokenizer: bpe, options: options, to: out, commandLine: CommandLine.arguments)
+            let interactive = isatty(2) == 1
+            counts = try Preparer.run(inputs: input, tokenizer: bpe, options: options, to: out, commandLine: CommandLine.arguments) { done, total in
+                let share = total > 0 ? Double(done) / Double(total) : 0
+                let elapsed = Date().timeIntervalSince(started)
+                let filled = Int(share * 24)
+                let line = String(format: "[%@] %.0f%%  %.1f MB/s  ETA %.0f s", String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled),
+                                  share * 100, Double(done) / max(elapsed, 1e-9) / 1e6, share > 0 ? elapsed * (1 - share) / share : 0)
+                FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+            }
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         } catch let error as PrepError {
             throw ValidationError(error.description)
         }

@@ -66,6 +66,20 @@ struct PreparerTests {
         #expect(a != (try Data(contentsOf: URL(fileURLWithPath: first + "/train.bin"))))
     }
 
+    @Test("the embedded product descriptions: rows without a description are dropped and counted, as the notebook's dropna")
+    func embeddedCorpus() throws {
+        let products = CorpusTests.root.appendingPathComponent("corpus/products.jsonl").path
+        var options = PrepareOptions()
+        options.field = "product_description"
+        options.layout = "pad"
+        options.maxLength = 128
+        let counts = try Preparer.run(inputs: [products], tokenizer: Self.tokenizer, options: options, to: Fixtures.temporaryDirectory())
+        #expect(counts.rowsRead == 700)
+        #expect(counts.dropped[.missingField] + counts.dropped[.empty] == 700 - counts.kept)
+        #expect(counts.dropped[.missingField] > 0 && counts.dropped[.empty] > 0)
+        #expect(counts.documents["validation", default: 0] > 40)
+    }
+
     @Test("limit and fraction select documents; bad options are named")
     func selection() throws {
         var options = PrepareOptions()
