@@ -40,6 +40,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC"),
+        // protobuf-c code generated from Protos/ by scripts/gen-protos (committed).
+        .target(name: "CProtos", dependencies: ["CProtobufC"], linkerSettings: [.linkedLibrary("protobuf-c")]),
 
         .target(name: "CKernelSupport"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernelSupport"], swiftSettings: fastMath),
@@ -66,7 +68,7 @@ let package = Package(
         .testTarget(name: "PrepTests", dependencies: ["Prep", "Tokenizer", "Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
-        .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC"]),
+        .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC", "CProtos"]),
         // Runs the built `cuentista` executable as a user would.
         .testTarget(name: "CLITests", dependencies: ["cuentista", "Training", "Tokenizer"]),
     ]
