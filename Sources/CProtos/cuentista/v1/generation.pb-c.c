@@ -463,6 +463,141 @@ void   cuentista__v1__generate_event__free_unpacked
   assert(message->base.descriptor == &cuentista__v1__generate_event__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   cuentista__v1__switch_model_request__init
+                     (Cuentista__V1__SwitchModelRequest         *message)
+{
+  static const Cuentista__V1__SwitchModelRequest init_value = CUENTISTA__V1__SWITCH_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t cuentista__v1__switch_model_request__get_packed_size
+                     (const Cuentista__V1__SwitchModelRequest *message)
+{
+  assert(message->base.descriptor == &cuentista__v1__switch_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cuentista__v1__switch_model_request__pack
+                     (const Cuentista__V1__SwitchModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cuentista__v1__switch_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cuentista__v1__switch_model_request__pack_to_buffer
+                     (const Cuentista__V1__SwitchModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cuentista__v1__switch_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cuentista__V1__SwitchModelRequest *
+       cuentista__v1__switch_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cuentista__V1__SwitchModelRequest *)
+     protobuf_c_message_unpack (&cuentista__v1__switch_model_request__descriptor,
+                                allocator, len, data);
+}
+void   cuentista__v1__switch_model_request__free_unpacked
+                     (Cuentista__V1__SwitchModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cuentista__v1__switch_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   cuentista__v1__model_info__init
+                     (Cuentista__V1__ModelInfo         *message)
+{
+  static const Cuentista__V1__ModelInfo init_value = CUENTISTA__V1__MODEL_INFO__INIT;
+  *message = init_value;
+}
+size_t cuentista__v1__model_info__get_packed_size
+                     (const Cuentista__V1__ModelInfo *message)
+{
+  assert(message->base.descriptor == &cuentista__v1__model_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cuentista__v1__model_info__pack
+                     (const Cuentista__V1__ModelInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cuentista__v1__model_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cuentista__v1__model_info__pack_to_buffer
+                     (const Cuentista__V1__ModelInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cuentista__v1__model_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cuentista__V1__ModelInfo *
+       cuentista__v1__model_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cuentista__V1__ModelInfo *)
+     protobuf_c_message_unpack (&cuentista__v1__model_info__descriptor,
+                                allocator, len, data);
+}
+void   cuentista__v1__model_info__free_unpacked
+                     (Cuentista__V1__ModelInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cuentista__v1__model_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   cuentista__v1__generator_call__init
+                     (Cuentista__V1__GeneratorCall         *message)
+{
+  static const Cuentista__V1__GeneratorCall init_value = CUENTISTA__V1__GENERATOR_CALL__INIT;
+  *message = init_value;
+}
+size_t cuentista__v1__generator_call__get_packed_size
+                     (const Cuentista__V1__GeneratorCall *message)
+{
+  assert(message->base.descriptor == &cuentista__v1__generator_call__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cuentista__v1__generator_call__pack
+                     (const Cuentista__V1__GeneratorCall *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cuentista__v1__generator_call__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cuentista__v1__generator_call__pack_to_buffer
+                     (const Cuentista__V1__GeneratorCall *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cuentista__v1__generator_call__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cuentista__V1__GeneratorCall *
+       cuentista__v1__generator_call__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cuentista__V1__GeneratorCall *)
+     protobuf_c_message_unpack (&cuentista__v1__generator_call__descriptor,
+                                allocator, len, data);
+}
+void   cuentista__v1__generator_call__free_unpacked
+                     (Cuentista__V1__GeneratorCall *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cuentista__v1__generator_call__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor cuentista__v1__generation_parameters__logit_bias_entry__field_descriptors[2] =
 {
   {
@@ -1480,23 +1615,11 @@ const ProtobufCMessageDescriptor cuentista__v1__generate_final__descriptor =
   (ProtobufCMessageInit) cuentista__v1__generate_final__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__generate_event__field_descriptors[4] =
+static const ProtobufCFieldDescriptor cuentista__v1__generate_event__field_descriptors[5] =
 {
   {
-    "request_id",
-    1,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
-    0,   /* quantifier_offset */
-    offsetof(Cuentista__V1__GenerateEvent, request_id),
-    NULL,
-    &protobuf_c_empty_string,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "error",
-    2,
+    1,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_MESSAGE,
     offsetof(Cuentista__V1__GenerateEvent, event_case),
@@ -1504,6 +1627,18 @@ static const ProtobufCFieldDescriptor cuentista__v1__generate_event__field_descr
     &cuentista__v1__error__descriptor,
     NULL,
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__GenerateEvent, request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -1530,17 +1665,30 @@ static const ProtobufCFieldDescriptor cuentista__v1__generate_event__field_descr
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "model",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cuentista__V1__GenerateEvent, event_case),
+    offsetof(Cuentista__V1__GenerateEvent, model),
+    &cuentista__v1__model_info__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__generate_event__field_indices_by_name[] = {
-  1,   /* field[1] = error */
+  0,   /* field[0] = error */
   3,   /* field[3] = final */
-  0,   /* field[0] = request_id */
+  4,   /* field[4] = model */
+  1,   /* field[1] = request_id */
   2,   /* field[2] = token */
 };
 static const ProtobufCIntRange cuentista__v1__generate_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__generate_event__descriptor =
 {
@@ -1550,11 +1698,203 @@ const ProtobufCMessageDescriptor cuentista__v1__generate_event__descriptor =
   "Cuentista__V1__GenerateEvent",
   "cuentista.v1",
   sizeof(Cuentista__V1__GenerateEvent),
-  4,
+  5,
   cuentista__v1__generate_event__field_descriptors,
   cuentista__v1__generate_event__field_indices_by_name,
   1,  cuentista__v1__generate_event__number_ranges,
   (ProtobufCMessageInit) cuentista__v1__generate_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cuentista__v1__switch_model_request__field_descriptors[2] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__SwitchModelRequest, version),
+    &cuentista__v1__protocol_version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__SwitchModelRequest, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cuentista__v1__switch_model_request__field_indices_by_name[] = {
+  1,   /* field[1] = model */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange cuentista__v1__switch_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor cuentista__v1__switch_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cuentista.v1.SwitchModelRequest",
+  "SwitchModelRequest",
+  "Cuentista__V1__SwitchModelRequest",
+  "cuentista.v1",
+  sizeof(Cuentista__V1__SwitchModelRequest),
+  2,
+  cuentista__v1__switch_model_request__field_descriptors,
+  cuentista__v1__switch_model_request__field_indices_by_name,
+  1,  cuentista__v1__switch_model_request__number_ranges,
+  (ProtobufCMessageInit) cuentista__v1__switch_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cuentista__v1__model_info__field_descriptors[4] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__ModelInfo, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parameters",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__ModelInfo, parameters),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "context",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__ModelInfo, context),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "vocab_size",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__ModelInfo, vocab_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cuentista__v1__model_info__field_indices_by_name[] = {
+  2,   /* field[2] = context */
+  0,   /* field[0] = model */
+  1,   /* field[1] = parameters */
+  3,   /* field[3] = vocab_size */
+};
+static const ProtobufCIntRange cuentista__v1__model_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor cuentista__v1__model_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cuentista.v1.ModelInfo",
+  "ModelInfo",
+  "Cuentista__V1__ModelInfo",
+  "cuentista.v1",
+  sizeof(Cuentista__V1__ModelInfo),
+  4,
+  cuentista__v1__model_info__field_descriptors,
+  cuentista__v1__model_info__field_indices_by_name,
+  1,  cuentista__v1__model_info__number_ranges,
+  (ProtobufCMessageInit) cuentista__v1__model_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cuentista__v1__generator_call__field_descriptors[3] =
+{
+  {
+    "generate",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cuentista__V1__GeneratorCall, call_case),
+    offsetof(Cuentista__V1__GeneratorCall, generate),
+    &cuentista__v1__generate_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancel",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cuentista__V1__GeneratorCall, call_case),
+    offsetof(Cuentista__V1__GeneratorCall, cancel),
+    &cuentista__v1__cancel_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "switch_model",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cuentista__V1__GeneratorCall, call_case),
+    offsetof(Cuentista__V1__GeneratorCall, switch_model),
+    &cuentista__v1__switch_model_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cuentista__v1__generator_call__field_indices_by_name[] = {
+  1,   /* field[1] = cancel */
+  0,   /* field[0] = generate */
+  2,   /* field[2] = switch_model */
+};
+static const ProtobufCIntRange cuentista__v1__generator_call__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor cuentista__v1__generator_call__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cuentista.v1.GeneratorCall",
+  "GeneratorCall",
+  "Cuentista__V1__GeneratorCall",
+  "cuentista.v1",
+  sizeof(Cuentista__V1__GeneratorCall),
+  3,
+  cuentista__v1__generator_call__field_descriptors,
+  cuentista__v1__generator_call__field_indices_by_name,
+  1,  cuentista__v1__generator_call__number_ranges,
+  (ProtobufCMessageInit) cuentista__v1__generator_call__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue cuentista__v1__strategy__enum_values_by_number[3] =

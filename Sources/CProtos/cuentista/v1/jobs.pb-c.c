@@ -412,6 +412,51 @@ void   cuentista__v1__job_list__free_unpacked
   assert(message->base.descriptor == &cuentista__v1__job_list__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   cuentista__v1__job_assignment__init
+                     (Cuentista__V1__JobAssignment         *message)
+{
+  static const Cuentista__V1__JobAssignment init_value = CUENTISTA__V1__JOB_ASSIGNMENT__INIT;
+  *message = init_value;
+}
+size_t cuentista__v1__job_assignment__get_packed_size
+                     (const Cuentista__V1__JobAssignment *message)
+{
+  assert(message->base.descriptor == &cuentista__v1__job_assignment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cuentista__v1__job_assignment__pack
+                     (const Cuentista__V1__JobAssignment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cuentista__v1__job_assignment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cuentista__v1__job_assignment__pack_to_buffer
+                     (const Cuentista__V1__JobAssignment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cuentista__v1__job_assignment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cuentista__V1__JobAssignment *
+       cuentista__v1__job_assignment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cuentista__V1__JobAssignment *)
+     protobuf_c_message_unpack (&cuentista__v1__job_assignment__descriptor,
+                                allocator, len, data);
+}
+void   cuentista__v1__job_assignment__free_unpacked
+                     (Cuentista__V1__JobAssignment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cuentista__v1__job_assignment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor cuentista__v1__prepare_spec__field_descriptors[18] =
 {
   {
@@ -671,7 +716,7 @@ const ProtobufCMessageDescriptor cuentista__v1__prepare_spec__descriptor =
   (ProtobufCMessageInit) cuentista__v1__prepare_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descriptors[18] =
+static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descriptors[19] =
 {
   {
     "model",
@@ -889,6 +934,18 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "save_every",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, save_every),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
   5,   /* field[5] = batch_size */
@@ -905,6 +962,7 @@ static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
   0,   /* field[0] = model */
   16,   /* field[16] = no_shuffle */
   2,   /* field[2] = out */
+  18,   /* field[18] = save_every */
   14,   /* field[14] = save_total_limit */
   15,   /* field[15] = seed */
   11,   /* field[11] = warmup_steps */
@@ -913,7 +971,7 @@ static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
 static const ProtobufCIntRange cuentista__v1__train_spec__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__train_spec__descriptor =
 {
@@ -923,7 +981,7 @@ const ProtobufCMessageDescriptor cuentista__v1__train_spec__descriptor =
   "Cuentista__V1__TrainSpec",
   "cuentista.v1",
   sizeof(Cuentista__V1__TrainSpec),
-  18,
+  19,
   cuentista__v1__train_spec__field_descriptors,
   cuentista__v1__train_spec__field_indices_by_name,
   1,  cuentista__v1__train_spec__number_ranges,
@@ -1546,6 +1604,109 @@ const ProtobufCMessageDescriptor cuentista__v1__job_list__descriptor =
   cuentista__v1__job_list__field_indices_by_name,
   1,  cuentista__v1__job_list__number_ranges,
   (ProtobufCMessageInit) cuentista__v1__job_list__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cuentista__v1__job_assignment__field_descriptors[6] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__JobAssignment, version),
+    &cuentista__v1__protocol_version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__JobAssignment, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attempt",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__JobAssignment, attempt),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resume",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__JobAssignment, resume),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "run",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cuentista__V1__JobAssignment, action_case),
+    offsetof(Cuentista__V1__JobAssignment, run),
+    &cuentista__v1__job_submit__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancel",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Cuentista__V1__JobAssignment, action_case),
+    offsetof(Cuentista__V1__JobAssignment, cancel),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cuentista__v1__job_assignment__field_indices_by_name[] = {
+  2,   /* field[2] = attempt */
+  5,   /* field[5] = cancel */
+  1,   /* field[1] = job_id */
+  3,   /* field[3] = resume */
+  4,   /* field[4] = run */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange cuentista__v1__job_assignment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor cuentista__v1__job_assignment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cuentista.v1.JobAssignment",
+  "JobAssignment",
+  "Cuentista__V1__JobAssignment",
+  "cuentista.v1",
+  sizeof(Cuentista__V1__JobAssignment),
+  6,
+  cuentista__v1__job_assignment__field_descriptors,
+  cuentista__v1__job_assignment__field_indices_by_name,
+  1,  cuentista__v1__job_assignment__number_ranges,
+  (ProtobufCMessageInit) cuentista__v1__job_assignment__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue cuentista__v1__job_state__enum_values_by_number[6] =

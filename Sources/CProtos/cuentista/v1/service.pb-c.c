@@ -97,6 +97,96 @@ void   cuentista__v1__heartbeat__free_unpacked
   assert(message->base.descriptor == &cuentista__v1__heartbeat__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   cuentista__v1__status_request__init
+                     (Cuentista__V1__StatusRequest         *message)
+{
+  static const Cuentista__V1__StatusRequest init_value = CUENTISTA__V1__STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t cuentista__v1__status_request__get_packed_size
+                     (const Cuentista__V1__StatusRequest *message)
+{
+  assert(message->base.descriptor == &cuentista__v1__status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cuentista__v1__status_request__pack
+                     (const Cuentista__V1__StatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cuentista__v1__status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cuentista__v1__status_request__pack_to_buffer
+                     (const Cuentista__V1__StatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cuentista__v1__status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cuentista__V1__StatusRequest *
+       cuentista__v1__status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cuentista__V1__StatusRequest *)
+     protobuf_c_message_unpack (&cuentista__v1__status_request__descriptor,
+                                allocator, len, data);
+}
+void   cuentista__v1__status_request__free_unpacked
+                     (Cuentista__V1__StatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cuentista__v1__status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   cuentista__v1__status_reply__init
+                     (Cuentista__V1__StatusReply         *message)
+{
+  static const Cuentista__V1__StatusReply init_value = CUENTISTA__V1__STATUS_REPLY__INIT;
+  *message = init_value;
+}
+size_t cuentista__v1__status_reply__get_packed_size
+                     (const Cuentista__V1__StatusReply *message)
+{
+  assert(message->base.descriptor == &cuentista__v1__status_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cuentista__v1__status_reply__pack
+                     (const Cuentista__V1__StatusReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cuentista__v1__status_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cuentista__v1__status_reply__pack_to_buffer
+                     (const Cuentista__V1__StatusReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cuentista__v1__status_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cuentista__V1__StatusReply *
+       cuentista__v1__status_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cuentista__V1__StatusReply *)
+     protobuf_c_message_unpack (&cuentista__v1__status_reply__descriptor,
+                                allocator, len, data);
+}
+void   cuentista__v1__status_reply__free_unpacked
+                     (Cuentista__V1__StatusReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cuentista__v1__status_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   cuentista__v1__worker_status__init
                      (Cuentista__V1__WorkerStatus         *message)
 {
@@ -142,7 +232,7 @@ void   cuentista__v1__worker_status__free_unpacked
   assert(message->base.descriptor == &cuentista__v1__worker_status__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor cuentista__v1__worker_hello__field_descriptors[6] =
+static const ProtobufCFieldDescriptor cuentista__v1__worker_hello__field_descriptors[7] =
 {
   {
     "version",
@@ -216,9 +306,22 @@ static const ProtobufCFieldDescriptor cuentista__v1__worker_hello__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "current_job",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__WorkerHello, current_job),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__worker_hello__field_indices_by_name[] = {
   4,   /* field[4] = capacity */
+  6,   /* field[6] = current_job */
   3,   /* field[3] = host */
   5,   /* field[5] = model */
   1,   /* field[1] = service */
@@ -228,7 +331,7 @@ static const unsigned cuentista__v1__worker_hello__field_indices_by_name[] = {
 static const ProtobufCIntRange cuentista__v1__worker_hello__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__worker_hello__descriptor =
 {
@@ -238,7 +341,7 @@ const ProtobufCMessageDescriptor cuentista__v1__worker_hello__descriptor =
   "Cuentista__V1__WorkerHello",
   "cuentista.v1",
   sizeof(Cuentista__V1__WorkerHello),
-  6,
+  7,
   cuentista__v1__worker_hello__field_descriptors,
   cuentista__v1__worker_hello__field_indices_by_name,
   1,  cuentista__v1__worker_hello__number_ranges,
@@ -307,6 +410,108 @@ const ProtobufCMessageDescriptor cuentista__v1__heartbeat__descriptor =
   cuentista__v1__heartbeat__field_indices_by_name,
   1,  cuentista__v1__heartbeat__number_ranges,
   (ProtobufCMessageInit) cuentista__v1__heartbeat__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cuentista__v1__status_request__field_descriptors[1] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__StatusRequest, version),
+    &cuentista__v1__protocol_version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cuentista__v1__status_request__field_indices_by_name[] = {
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange cuentista__v1__status_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor cuentista__v1__status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cuentista.v1.StatusRequest",
+  "StatusRequest",
+  "Cuentista__V1__StatusRequest",
+  "cuentista.v1",
+  sizeof(Cuentista__V1__StatusRequest),
+  1,
+  cuentista__v1__status_request__field_descriptors,
+  cuentista__v1__status_request__field_indices_by_name,
+  1,  cuentista__v1__status_request__number_ranges,
+  (ProtobufCMessageInit) cuentista__v1__status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cuentista__v1__status_reply__field_descriptors[3] =
+{
+  {
+    "error",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__StatusReply, error),
+    &cuentista__v1__error__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "services",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cuentista__V1__StatusReply, n_services),
+    offsetof(Cuentista__V1__StatusReply, services),
+    &cuentista__v1__worker_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "jobs",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cuentista__V1__StatusReply, n_jobs),
+    offsetof(Cuentista__V1__StatusReply, jobs),
+    &cuentista__v1__job_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cuentista__v1__status_reply__field_indices_by_name[] = {
+  0,   /* field[0] = error */
+  2,   /* field[2] = jobs */
+  1,   /* field[1] = services */
+};
+static const ProtobufCIntRange cuentista__v1__status_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor cuentista__v1__status_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cuentista.v1.StatusReply",
+  "StatusReply",
+  "Cuentista__V1__StatusReply",
+  "cuentista.v1",
+  sizeof(Cuentista__V1__StatusReply),
+  3,
+  cuentista__v1__status_reply__field_descriptors,
+  cuentista__v1__status_reply__field_indices_by_name,
+  1,  cuentista__v1__status_reply__number_ranges,
+  (ProtobufCMessageInit) cuentista__v1__status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor cuentista__v1__worker_status__field_descriptors[2] =

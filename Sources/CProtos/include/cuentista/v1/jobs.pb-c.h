@@ -25,6 +25,7 @@ typedef struct Cuentista__V1__Evaluation Cuentista__V1__Evaluation;
 typedef struct Cuentista__V1__JobRequest Cuentista__V1__JobRequest;
 typedef struct Cuentista__V1__JobReply Cuentista__V1__JobReply;
 typedef struct Cuentista__V1__JobList Cuentista__V1__JobList;
+typedef struct Cuentista__V1__JobAssignment Cuentista__V1__JobAssignment;
 
 
 /* --- enums --- */
@@ -139,6 +140,10 @@ struct  Cuentista__V1__TrainSpec
    * switch the generator to the best model when done
    */
   protobuf_c_boolean deploy;
+  /*
+   * also checkpoint every N steps (0: at epoch ends only)
+   */
+  uint32_t save_every;
   Cuentista__V1__TrainSpec__MaxGradNormValueCase max_grad_norm_value_case;
   union {
     float max_grad_norm;
@@ -150,7 +155,7 @@ struct  Cuentista__V1__TrainSpec
 };
 #define CUENTISTA__V1__TRAIN_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__train_spec__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE__NOT_SET, {0} }
 
 
 typedef enum {
@@ -160,6 +165,10 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__JOB_SUBMIT__SPEC__CASE)
 } Cuentista__V1__JobSubmit__SpecCase;
 
+/*
+ * Service "jobs" (answered by the coordinator itself): JobRequest in, JobReply out. `follow`
+ * answers with partial replies (JobProgress) and ends with a final JobStatus.
+ */
 struct  Cuentista__V1__JobSubmit
 {
   ProtobufCMessage base;
@@ -286,6 +295,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__JOB_REPLY__REPLY__CASE)
 } Cuentista__V1__JobReply__ReplyCase;
 
+/*
+ * Every reply of service "jobs" and of job workers.
+ */
 struct  Cuentista__V1__JobReply
 {
   ProtobufCMessage base;
@@ -311,6 +323,44 @@ struct  Cuentista__V1__JobList
 #define CUENTISTA__V1__JOB_LIST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__job_list__descriptor) \
     , 0,NULL }
+
+
+typedef enum {
+  CUENTISTA__V1__JOB_ASSIGNMENT__ACTION__NOT_SET = 0,
+  CUENTISTA__V1__JOB_ASSIGNMENT__ACTION_RUN = 5,
+  CUENTISTA__V1__JOB_ASSIGNMENT__ACTION_CANCEL = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__JOB_ASSIGNMENT__ACTION__CASE)
+} Cuentista__V1__JobAssignment__ActionCase;
+
+/*
+ * The request bytes of services "prepare" and "train", sent by the coordinator to a worker.
+ * The worker answers `run` with partial replies (JobReply.progress) and one final reply
+ * (JobReply.status: SUCCEEDED with `result`, FAILED with `error`, CANCELLED, or QUEUED when it
+ * hands the job back, e.g. on SIGTERM). `cancel` may reach a busy worker: it stops the job
+ * it names and answers nothing more than that job's final reply.
+ */
+struct  Cuentista__V1__JobAssignment
+{
+  ProtobufCMessage base;
+  Cuentista__V1__ProtocolVersion version;
+  char *job_id;
+  /*
+   * 1 for the first run
+   */
+  uint32_t attempt;
+  /*
+   * continue from the latest complete checkpoint in the job's output
+   */
+  protobuf_c_boolean resume;
+  Cuentista__V1__JobAssignment__ActionCase action_case;
+  union {
+    Cuentista__V1__JobSubmit *run;
+    protobuf_c_boolean cancel;
+  };
+};
+#define CUENTISTA__V1__JOB_ASSIGNMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__job_assignment__descriptor) \
+    , CUENTISTA__V1__PROTOCOL_VERSION__PROTOCOL_VERSION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, CUENTISTA__V1__JOB_ASSIGNMENT__ACTION__NOT_SET, {0} }
 
 
 /* Cuentista__V1__PrepareSpec methods */
@@ -484,6 +534,25 @@ Cuentista__V1__JobList *
 void   cuentista__v1__job_list__free_unpacked
                      (Cuentista__V1__JobList *message,
                       ProtobufCAllocator *allocator);
+/* Cuentista__V1__JobAssignment methods */
+void   cuentista__v1__job_assignment__init
+                     (Cuentista__V1__JobAssignment         *message);
+size_t cuentista__v1__job_assignment__get_packed_size
+                     (const Cuentista__V1__JobAssignment   *message);
+size_t cuentista__v1__job_assignment__pack
+                     (const Cuentista__V1__JobAssignment   *message,
+                      uint8_t             *out);
+size_t cuentista__v1__job_assignment__pack_to_buffer
+                     (const Cuentista__V1__JobAssignment   *message,
+                      ProtobufCBuffer     *buffer);
+Cuentista__V1__JobAssignment *
+       cuentista__v1__job_assignment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cuentista__v1__job_assignment__free_unpacked
+                     (Cuentista__V1__JobAssignment *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Cuentista__V1__PrepareSpec_Closure)
@@ -513,6 +582,9 @@ typedef void (*Cuentista__V1__JobReply_Closure)
 typedef void (*Cuentista__V1__JobList_Closure)
                  (const Cuentista__V1__JobList *message,
                   void *closure_data);
+typedef void (*Cuentista__V1__JobAssignment_Closure)
+                 (const Cuentista__V1__JobAssignment *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -529,6 +601,7 @@ extern const ProtobufCMessageDescriptor cuentista__v1__evaluation__descriptor;
 extern const ProtobufCMessageDescriptor cuentista__v1__job_request__descriptor;
 extern const ProtobufCMessageDescriptor cuentista__v1__job_reply__descriptor;
 extern const ProtobufCMessageDescriptor cuentista__v1__job_list__descriptor;
+extern const ProtobufCMessageDescriptor cuentista__v1__job_assignment__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -15,9 +15,12 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "cuentista/v1/common.pb-c.h"
+#include "cuentista/v1/jobs.pb-c.h"
 
 typedef struct Cuentista__V1__WorkerHello Cuentista__V1__WorkerHello;
 typedef struct Cuentista__V1__Heartbeat Cuentista__V1__Heartbeat;
+typedef struct Cuentista__V1__StatusRequest Cuentista__V1__StatusRequest;
+typedef struct Cuentista__V1__StatusReply Cuentista__V1__StatusReply;
 typedef struct Cuentista__V1__WorkerStatus Cuentista__V1__WorkerStatus;
 
 
@@ -44,10 +47,14 @@ struct  Cuentista__V1__WorkerHello
    * generators: the model currently served
    */
   char *model;
+  /*
+   * job workers: the job still running after a reconnect
+   */
+  char *current_job;
 };
 #define CUENTISTA__V1__WORKER_HELLO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__worker_hello__descriptor) \
-    , CUENTISTA__V1__PROTOCOL_VERSION__PROTOCOL_VERSION_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , CUENTISTA__V1__PROTOCOL_VERSION__PROTOCOL_VERSION_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Cuentista__V1__Heartbeat
@@ -66,6 +73,36 @@ struct  Cuentista__V1__Heartbeat
 #define CUENTISTA__V1__HEARTBEAT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__heartbeat__descriptor) \
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Service "status" (answered by the coordinator itself): who is registered, which jobs wait.
+ */
+struct  Cuentista__V1__StatusRequest
+{
+  ProtobufCMessage base;
+  Cuentista__V1__ProtocolVersion version;
+};
+#define CUENTISTA__V1__STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__status_request__descriptor) \
+    , CUENTISTA__V1__PROTOCOL_VERSION__PROTOCOL_VERSION_UNSPECIFIED }
+
+
+struct  Cuentista__V1__StatusReply
+{
+  ProtobufCMessage base;
+  Cuentista__V1__Error *error;
+  size_t n_services;
+  Cuentista__V1__WorkerStatus **services;
+  /*
+   * queued and running jobs
+   */
+  size_t n_jobs;
+  Cuentista__V1__JobStatus **jobs;
+};
+#define CUENTISTA__V1__STATUS_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__status_reply__descriptor) \
+    , NULL, 0,NULL, 0,NULL }
 
 
 struct  Cuentista__V1__WorkerStatus
@@ -118,6 +155,44 @@ Cuentista__V1__Heartbeat *
 void   cuentista__v1__heartbeat__free_unpacked
                      (Cuentista__V1__Heartbeat *message,
                       ProtobufCAllocator *allocator);
+/* Cuentista__V1__StatusRequest methods */
+void   cuentista__v1__status_request__init
+                     (Cuentista__V1__StatusRequest         *message);
+size_t cuentista__v1__status_request__get_packed_size
+                     (const Cuentista__V1__StatusRequest   *message);
+size_t cuentista__v1__status_request__pack
+                     (const Cuentista__V1__StatusRequest   *message,
+                      uint8_t             *out);
+size_t cuentista__v1__status_request__pack_to_buffer
+                     (const Cuentista__V1__StatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Cuentista__V1__StatusRequest *
+       cuentista__v1__status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cuentista__v1__status_request__free_unpacked
+                     (Cuentista__V1__StatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Cuentista__V1__StatusReply methods */
+void   cuentista__v1__status_reply__init
+                     (Cuentista__V1__StatusReply         *message);
+size_t cuentista__v1__status_reply__get_packed_size
+                     (const Cuentista__V1__StatusReply   *message);
+size_t cuentista__v1__status_reply__pack
+                     (const Cuentista__V1__StatusReply   *message,
+                      uint8_t             *out);
+size_t cuentista__v1__status_reply__pack_to_buffer
+                     (const Cuentista__V1__StatusReply   *message,
+                      ProtobufCBuffer     *buffer);
+Cuentista__V1__StatusReply *
+       cuentista__v1__status_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cuentista__v1__status_reply__free_unpacked
+                     (Cuentista__V1__StatusReply *message,
+                      ProtobufCAllocator *allocator);
 /* Cuentista__V1__WorkerStatus methods */
 void   cuentista__v1__worker_status__init
                      (Cuentista__V1__WorkerStatus         *message);
@@ -145,6 +220,12 @@ typedef void (*Cuentista__V1__WorkerHello_Closure)
 typedef void (*Cuentista__V1__Heartbeat_Closure)
                  (const Cuentista__V1__Heartbeat *message,
                   void *closure_data);
+typedef void (*Cuentista__V1__StatusRequest_Closure)
+                 (const Cuentista__V1__StatusRequest *message,
+                  void *closure_data);
+typedef void (*Cuentista__V1__StatusReply_Closure)
+                 (const Cuentista__V1__StatusReply *message,
+                  void *closure_data);
 typedef void (*Cuentista__V1__WorkerStatus_Closure)
                  (const Cuentista__V1__WorkerStatus *message,
                   void *closure_data);
@@ -156,6 +237,8 @@ typedef void (*Cuentista__V1__WorkerStatus_Closure)
 
 extern const ProtobufCMessageDescriptor cuentista__v1__worker_hello__descriptor;
 extern const ProtobufCMessageDescriptor cuentista__v1__heartbeat__descriptor;
+extern const ProtobufCMessageDescriptor cuentista__v1__status_request__descriptor;
+extern const ProtobufCMessageDescriptor cuentista__v1__status_reply__descriptor;
 extern const ProtobufCMessageDescriptor cuentista__v1__worker_status__descriptor;
 
 PROTOBUF_C__END_DECLS
