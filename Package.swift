@@ -51,10 +51,12 @@ let package = Package(
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: fastMath),
         .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint"], swiftSettings: fastMath),
         .target(name: "Prep", dependencies: ["Tokenizer", "Training", "Kernels", "Checkpoint"], swiftSettings: fastMath),
+        // Job specifications: the local commands' options, also what queued jobs carry.
+        .target(name: "Jobs", dependencies: ["GPT2", "Tokenizer", "Training", "Prep"]),
 
         .executableTarget(
             name: "cuentista",
-            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "Prep", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "Prep", "Jobs", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
         .executableTarget(
             name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training"], path: "Benchmarks/CuentistaBench",

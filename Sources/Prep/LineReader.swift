@@ -60,11 +60,13 @@ public struct LineReader: Sequence, IteratorProtocol {
 public enum PrepError: Error, CustomStringConvertible, Equatable {
     case io(path: String, reason: String)
     case invalidOption(name: String, reason: String)
+    case cancelled
 
     public var description: String {
         switch self {
         case let .io(path, reason): return "\(path): \(reason)"
         case let .invalidOption(name, reason): return "invalid --\(name): \(reason)"
+        case .cancelled: return "preparation stopped before the end"
         }
     }
 }

@@ -53,9 +53,11 @@ public struct PrepareCounts: Codable, Sendable, Equatable {
 
 /// Turns raw files into the token shards the trainer reads (format 1, see `PreparedData`).
 public enum Preparer {
-    /// `progress` gets (bytes read, total bytes of the inputs) every few megabytes.
+    /// `progress` gets (bytes read, total bytes of the inputs) every few megabytes; when
+    /// `shouldStop` says yes (asked every 1,024 rows) the run ends with `PrepError.cancelled`.
     public static func run(inputs: [String], tokenizer: BPETokenizer, options: PrepareOptions, to directory: String,
-                           commandLine: [String] = [], progress: (Int, Int) -> Void = { _, _ in }) throws -> PrepareCounts {
+                           commandLine: [String] = [], progress: (Int, Int) -> Void = { _, _ in },
+                           shouldStop: () -> Bool = { false }) throws -> PrepareCounts {
         let total = inputs.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
         var done = 0
         try options.validate()
@@ -98,8 +100,13 @@ public enum Preparer {
             var drops = counts.dropped
             defer { counts.dropped = drops }
             defer { done += (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0 }
+            var cancelled = false
             try reader.forEach(drops: &drops, progress: { progress(done + $0, total) }) { record, drops in
                 guard !stop else { return }
+                if index % 1024 == 0 && shouldStop() {
+                    (cancelled, stop) = (true, true)
+                    return
+                }
                 counts.rowsRead += 1
                 defer { index += 1 }
                 let text: String
@@ -128,6 +135,7 @@ public enum Preparer {
                 try emit(split, ids)
                 if let limit = options.limit, counts.kept >= limit { stop = true }
             }
+            if cancelled { throw PrepError.cancelled }
             if stop { break scanning }
         }
         while !window.isEmpty {

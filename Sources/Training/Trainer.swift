@@ -34,6 +34,8 @@ public struct TrainingResult: Sendable {
     public let history: [LogEntry]
     /// Where the final model (the best checkpoint's weights, or the last ones) was written.
     public let finalModel: String
+    /// True when `shouldStop` ended the run early (after a checkpoint that `resume` continues).
+    public let stopped: Bool
 }
 
 /// The fine-tuning loop with `transformers.Trainer`'s semantics: AdamW with weight decay off
@@ -79,9 +81,10 @@ public final class Trainer {
     }
 
     /// Runs (or, with `resume`, continues) training. `stopAfterSteps` simulates a crash after
-    /// that many optimizer steps, for tests.
+    /// that many optimizer steps, for tests. `shouldStop` is asked after every step: when it says
+    /// yes, the run writes a checkpoint and returns with `stopped` (a worker handing its job back).
     public func run(resume: Bool = false, stopAfterSteps: Int? = nil,
-                    onEvent: (TrainerEvent) -> Void = { _ in }) throws -> TrainingResult {
+                    onEvent: (TrainerEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> TrainingResult {
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let layout = model.parameters.layout
         let optimizer = AdamW(layout: layout, settings: .init(weightDecay: options.weightDecay))
@@ -103,6 +106,13 @@ public final class Trainer {
             return a
         }
         let grads = ParameterBuffer(layout: layout)
+        func saveCheckpoint() throws {
+            let path = (outputDirectory as NSString).appendingPathComponent("checkpoint-\(state.step)")
+            try TrainingCheckpoint.save(model: model, optimizer: optimizer, state: state, tokenizerFiles: tokenizerFiles, to: path)
+            onEvent(.checkpoint(path: path))
+            prune(keeping: state.bestCheckpoint)
+        }
+        var stopped = false
         let started = Date()
         var tokensSinceStart = 0
 
@@ -156,20 +166,29 @@ public final class Trainer {
                     _ = evaluate(&state, onEvent: onEvent)
                 }
                 if let stopAfterSteps, state.step >= stopAfterSteps { break training }
+                if state.cursor < microBatchesPerEpoch && state.step < totalSteps {
+                    if shouldStop() {
+                        try saveCheckpoint()
+                        stopped = true
+                        break training
+                    }
+                    if options.saveEvery > 0 && state.step % options.saveEvery == 0 { try saveCheckpoint() }
+                }
             }
             if state.cursor >= microBatchesPerEpoch || state.step >= totalSteps {
                 // End of an epoch (or of the run): evaluate, checkpoint, keep the best.
                 let evalLoss = evaluate(&state, onEvent: onEvent)
                 state.epoch += 1
                 state.cursor = 0
-                let path = (outputDirectory as NSString).appendingPathComponent("checkpoint-\(state.step)")
                 if let evalLoss, evalLoss < (state.bestEvalLoss ?? .infinity) {
                     state.bestEvalLoss = evalLoss
-                    state.bestCheckpoint = path
+                    state.bestCheckpoint = (outputDirectory as NSString).appendingPathComponent("checkpoint-\(state.step)")
                 }
-                try TrainingCheckpoint.save(model: model, optimizer: optimizer, state: state, tokenizerFiles: tokenizerFiles, to: path)
-                onEvent(.checkpoint(path: path))
-                prune(keeping: state.bestCheckpoint)
+                try saveCheckpoint()
+                if state.step < totalSteps && state.epoch < options.epochs && shouldStop() {
+                    stopped = true
+                    break training
+                }
             }
         }
 
@@ -185,7 +204,7 @@ public final class Trainer {
             return EpochSummary(epoch: epoch + 1, trainingLoss: losses.reduce(0, +) / Float(losses.count), validationLoss: validation)
         }
         let finalModel = (outputDirectory as NSString).appendingPathComponent("final")
-        if stopAfterSteps == nil {
+        if stopAfterSteps == nil && !stopped {
             // The Trainer's load_best_model_at_end: the best checkpoint's weights become the result.
             if let best = state.bestCheckpoint {
                 let loaded = try ModelLoader.load(directory: best).model
@@ -198,7 +217,7 @@ public final class Trainer {
             }
         }
         return TrainingResult(steps: state.step, epochs: summaries, bestCheckpoint: state.bestCheckpoint,
-                              bestEvalLoss: state.bestEvalLoss, history: state.history, finalModel: finalModel)
+                              bestEvalLoss: state.bestEvalLoss, history: state.history, finalModel: finalModel, stopped: stopped)
     }
 
     /// Mean loss over the validation blocks' learned tokens; nil without validation data.

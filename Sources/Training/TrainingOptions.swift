@@ -14,6 +14,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var evalEvery = 0
     /// Keep at most this many checkpoints (the best is always kept); 0 keeps all.
     public var saveTotalLimit = 2
+    /// Also checkpoint every N optimizer steps (0: at epoch ends only), so that a job taken over
+    /// by another worker loses at most N steps.
+    public var saveEvery = 0
     public var seed: UInt64 = 42
     public var shuffle = true
     /// Log (JSONL) every N optimizer steps.
@@ -34,6 +37,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if !(maxGradNorm >= 0) { throw fail("max-grad-norm", "must not be negative (0 disables clipping)") }
         if warmupSteps < 0 { throw fail("warmup-steps", "must not be negative") }
         if evalEvery < 0 { throw fail("eval-every", "must not be negative") }
+        if saveEvery < 0 { throw fail("save-every", "must not be negative") }
         if saveTotalLimit < 0 { throw fail("save-total-limit", "must not be negative") }
         if logEvery < 1 { throw fail("log-every", "must be at least 1") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }

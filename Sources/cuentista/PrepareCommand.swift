@@ -2,8 +2,7 @@ import ArgumentParser
 import Foundation
 import Prep
 import Tokenizer
-
-extension InputFormat: ExpressibleByArgument {}
+import Jobs
 
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,10 +14,49 @@ struct PrepareCommand: ParsableCommand {
               --template "{product_title}\\n{product_description}" --layout pad --fraction 0.01
         """)
 
+    @OptionGroup var arguments: PrepareArguments
+
+    func run() throws {
+        let spec = arguments.spec
+        do { _ = try spec.options() } catch { throw ValidationError(error.description) }
+        let started = Date()
+        let counts: PrepareCounts
+        do {
+            let interactive = isatty(2) == 1
+            counts = try spec.run(in: .workingDirectory, commandLine: CommandLine.arguments) { done, total in
+                let share = total > 0 ? Double(done) / Double(total) : 0
+                let elapsed = Date().timeIntervalSince(started)
+                let filled = Int(share * 24)
+                let line = String(format: "[%@] %.0f%%  %.1f MB/s  ETA %.0f s", String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled),
+                                  share * 100, Double(done) / max(elapsed, 1e-9) / 1e6, share > 0 ? elapsed * (1 - share) / share : 0)
+                FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+            }
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        } catch let error as PrepError {
+            throw ValidationError(error.description)
+        } catch let error as JobSpecError {
+            throw ValidationError(error.description)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        print("rows read        \(counts.rowsRead)")
+        print("documents kept   \(counts.kept) (train \(counts.documents["train"] ?? 0), validation \(counts.documents["validation"] ?? 0))")
+        for (reason, count) in counts.dropped.counts.sorted(by: { $0.key < $1.key }) {
+            let lines = counts.dropped.firstLines[reason]?.map(String.init).joined(separator: ", ") ?? ""
+            print("dropped          \(count) \(reason) (first lines: \(lines))")
+        }
+        print("tokens           train \(counts.tokens["train"] ?? 0), validation \(counts.tokens["validation"] ?? 0)")
+        print("blocks of \(spec.maxLength)    train \(counts.blocks["train"] ?? 0), validation \(counts.blocks["validation"] ?? 0)")
+        print("median words     \(counts.medianWords)")
+        print(String(format: "wrote %@ in %.1f s", spec.out, seconds))
+    }
+}
+
+/// The options of a preparation, shared by `prepare` and `jobs submit prepare`.
+struct PrepareArguments: ParsableArguments {
     @Option(parsing: .upToNextOption, help: "Input files.") var input: [String]
     @Option(help: "Directory with the tokenizer files (a model directory works).") var tokenizer: String
     @Option(help: "Output directory.") var out: String
-    @Option(help: "auto | jsonl | csv | text (auto: by extension).") var format: InputFormat = .auto
+    @Option(help: "auto | jsonl | csv | text (auto: by extension).") var format = "auto"
     @Option(help: "The field holding the text (JSONL/CSV; default: text).") var field: String?
     @Option(help: "Build the text from fields, e.g. \"{title}\\n{description}\".") var template: String?
     @Option(help: "Block length in tokens.") var maxLength = 512
@@ -34,52 +72,26 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "CSV delimiter (one character).") var delimiter = ","
     @Option(help: "Shuffle documents (seeded) within windows of N documents; 0 keeps the input order.") var shuffleWindow = 10_000
 
-    func run() throws {
-        var options = PrepareOptions()
-        options.format = format
-        options.field = field
-        options.template = template?.replacingOccurrences(of: "\\n", with: "\n")
-        options.maxLength = maxLength
-        options.layout = layout
-        options.validationFraction = valFraction
-        options.seed = seed
-        options.dedupe = dedupe
-        options.limit = limit
-        options.fraction = fraction
-        options.minChars = minChars
-        options.maxChars = maxChars
-        options.textBlocks = blocks
-        options.shuffleWindow = shuffleWindow
-        guard delimiter.utf8.count == 1 else { throw ValidationError("--delimiter must be one ASCII character") }
-        options.delimiter = delimiter.utf8.first!
-        let bpe: BPETokenizer
-        do { bpe = try BPETokenizer(directory: tokenizer) } catch { throw ValidationError(error.description) }
-        let started = Date()
-        let counts: PrepareCounts
-        do {
-            let interactive = isatty(2) == 1
-            counts = try Preparer.run(inputs: input, tokenizer: bpe, options: options, to: out, commandLine: CommandLine.arguments) { done, total in
-                let share = total > 0 ? Double(done) / Double(total) : 0
-                let elapsed = Date().timeIntervalSince(started)
-                let filled = Int(share * 24)
-                let line = String(format: "[%@] %.0f%%  %.1f MB/s  ETA %.0f s", String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled),
-                                  share * 100, Double(done) / max(elapsed, 1e-9) / 1e6, share > 0 ? elapsed * (1 - share) / share : 0)
-                FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
-            }
-            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
-        } catch let error as PrepError {
-            throw ValidationError(error.description)
-        }
-        let seconds = Date().timeIntervalSince(started)
-        print("rows read        \(counts.rowsRead)")
-        print("documents kept   \(counts.kept) (train \(counts.documents["train"] ?? 0), validation \(counts.documents["validation"] ?? 0))")
-        for (reason, count) in counts.dropped.counts.sorted(by: { $0.key < $1.key }) {
-            let lines = counts.dropped.firstLines[reason]?.map(String.init).joined(separator: ", ") ?? ""
-            print("dropped          \(count) \(reason) (first lines: \(lines))")
-        }
-        print("tokens           train \(counts.tokens["train"] ?? 0), validation \(counts.tokens["validation"] ?? 0)")
-        print("blocks of \(maxLength)    train \(counts.blocks["train"] ?? 0), validation \(counts.blocks["validation"] ?? 0)")
-        print("median words     \(counts.medianWords)")
-        print(String(format: "wrote %@ in %.1f s", out, seconds))
+    var spec: PrepareJobSpec {
+        var spec = PrepareJobSpec()
+        spec.inputs = input
+        spec.tokenizer = tokenizer
+        spec.out = out
+        spec.format = format
+        spec.field = field
+        spec.template = template
+        spec.maxLength = maxLength
+        spec.layout = layout
+        spec.valFraction = valFraction
+        spec.seed = seed
+        spec.dedupe = dedupe
+        spec.limit = limit
+        spec.fraction = fraction
+        spec.minChars = minChars
+        spec.maxChars = maxChars
+        spec.blocks = blocks
+        spec.delimiter = delimiter
+        spec.shuffleWindow = shuffleWindow
+        return spec
     }
 }

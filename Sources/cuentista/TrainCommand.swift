@@ -4,8 +4,7 @@ import GPT2
 import Kernels
 import Tokenizer
 import Training
-
-extension LearningRateSchedule: ExpressibleByArgument {}
+import Jobs
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,76 +17,13 @@ struct TrainCommand: ParsableCommand {
         Continue after a crash or Ctrl-C: add --resume (same --out).
         """)
 
-    @Option(help: "A model directory, or init:tiny|mini|small|medium for a randomly initialised one.")
-    var model: String
-    @Option(help: "Prepared data directory (manifest.json + token shards).")
-    var data: String
-    @Option(help: "Output directory: checkpoints, logs and final/ (the best model).")
-    var out: String
-    @Option(help: "Epochs over the training data.") var epochs = 3
-    @Option(help: "Stop after this many optimizer steps.") var maxSteps: Int?
-    @Option(help: "Blocks per micro-batch.") var batchSize = 8
-    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimizer step.") var gradAccum = 1
-    @Option(help: "Peak learning rate.") var lr: Float = 2e-5
-    @Option(help: "AdamW weight decay (not on biases and LayerNorms).") var weightDecay: Float = 0.01
-    @Option(help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = 1
-    @Option(help: "constant | linear | cosine") var lrSchedule: LearningRateSchedule = .linear
-    @Option(help: "Linear warmup steps.") var warmupSteps = 0
-    @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = 0
-    @Option(help: "Keep at most K checkpoints (the best is always kept; 0: all).") var saveTotalLimit = 2
-    @Option(help: "Seed of the data order and of init:.") var seed: UInt64 = 42
-    @Option(help: "Dropout for embeddings, attention and residuals (default: config.json's; 0 disables).") var dropout: Float?
-    @Flag(help: "Keep the data order.") var noShuffle = false
+    @OptionGroup var arguments: TrainArguments
     @Flag(help: "Continue from the latest complete checkpoint in --out.") var resume = false
-    @Option(help: "Also write every logged step and evaluation to this JSONL file.") var logJson: String?
 
     func run() throws {
-        var options = TrainingOptions()
-        options.epochs = epochs
-        options.maxSteps = maxSteps
-        options.batchSize = batchSize
-        options.gradientAccumulation = gradAccum
-        options.learningRate = lr
-        options.weightDecay = weightDecay
-        options.maxGradNorm = maxGradNorm
-        options.schedule = lrSchedule
-        options.warmupSteps = warmupSteps
-        options.evalEvery = evalEvery
-        options.saveTotalLimit = saveTotalLimit
-        options.seed = seed
-        options.shuffle = !noShuffle
-        options.dropout = dropout
-        do { try options.validate() } catch { throw ValidationError(error.description) }
-
-        let prepared: PreparedData
-        do { prepared = try PreparedData(directory: data) } catch { throw ValidationError(error.description) }
-        let gpt2: GPT2
-        var tokenizerFiles: [String] = []
-        if model.hasPrefix("init:") {
-            let name = String(model.dropFirst(5))
-            guard var config = GPT2Config.named(name) else {
-                throw ValidationError("--model init:\(name): unknown shape (tiny, mini, small, medium)")
-            }
-            config.vocabSize = max(prepared.manifest.vocabSize, 1)
-            config.nPositions = max(config.nPositions, prepared.manifest.maxLength)
-            config.bosTokenId = prepared.manifest.eosTokenId
-            config.eosTokenId = prepared.manifest.eosTokenId
-            gpt2 = GPT2.randomlyInitialized(config: config, seed: seed)
-        } else {
-            do { gpt2 = try ModelLoader.load(directory: model).model } catch { throw ValidationError(error.description) }
-            if let tokenizer = try? BPETokenizer(directory: model) {
-                guard tokenizer.fingerprint == prepared.manifest.tokenizerFingerprint else {
-                    throw ValidationError(PreparedDataError.tokenizerMismatch(path: data, data: prepared.manifest.tokenizerFingerprint,
-                                                                              model: tokenizer.fingerprint).description)
-                }
-                tokenizerFiles = ["tokenizer.json", "vocab.json", "merges.txt"].map { (model as NSString).appendingPathComponent($0) }
-            }
-        }
+        let spec = arguments.spec
         let trainer: Trainer
-        do {
-            trainer = try Trainer(model: gpt2, data: prepared, options: options, outputDirectory: out,
-                                  tokenizerFiles: tokenizerFiles, jsonLog: logJson)
-        } catch { throw ValidationError(error.description) }
+        do { trainer = try spec.makeTrainer(in: .workingDirectory) } catch { throw ValidationError("\(error)") }
 
         let interactive = isatty(2) == 1
         var lastPrint = Date.distantPast
@@ -124,5 +60,55 @@ struct TrainCommand: ParsableCommand {
         guard seconds.isFinite else { return "--:--" }
         let s = Int(seconds)
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// The options of a training run, shared by `train` and `jobs submit train`.
+struct TrainArguments: ParsableArguments {
+    @Option(help: "A model directory, or init:tiny|mini|small|medium for a randomly initialised one.")
+    var model: String
+    @Option(help: "Prepared data directory (manifest.json + token shards).")
+    var data: String
+    @Option(help: "Output directory: checkpoints, logs and final/ (the best model).")
+    var out: String
+    @Option(help: "Epochs over the training data.") var epochs = 3
+    @Option(help: "Stop after this many optimizer steps.") var maxSteps: Int?
+    @Option(help: "Blocks per micro-batch.") var batchSize = 8
+    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimizer step.") var gradAccum = 1
+    @Option(help: "Peak learning rate.") var lr: Float = 2e-5
+    @Option(help: "AdamW weight decay (not on biases and LayerNorms).") var weightDecay: Float = 0.01
+    @Option(help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = 1
+    @Option(help: "constant | linear | cosine") var lrSchedule = "linear"
+    @Option(help: "Linear warmup steps.") var warmupSteps = 0
+    @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = 0
+    @Option(help: "Keep at most K checkpoints (the best is always kept; 0: all).") var saveTotalLimit = 2
+    @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var saveEvery = 0
+    @Option(help: "Seed of the data order and of init:.") var seed: UInt64 = 42
+    @Option(help: "Dropout for embeddings, attention and residuals (default: config.json's; 0 disables).") var dropout: Float?
+    @Flag(help: "Keep the data order.") var noShuffle = false
+    @Option(help: "Also write every logged step and evaluation to this JSONL file.") var logJson: String?
+
+    var spec: TrainJobSpec {
+        var spec = TrainJobSpec()
+        spec.model = model
+        spec.data = data
+        spec.out = out
+        spec.epochs = epochs
+        spec.maxSteps = maxSteps
+        spec.batchSize = batchSize
+        spec.gradAccum = gradAccum
+        spec.lr = lr
+        spec.weightDecay = weightDecay
+        spec.maxGradNorm = maxGradNorm
+        spec.lrSchedule = lrSchedule
+        spec.warmupSteps = warmupSteps
+        spec.evalEvery = evalEvery
+        spec.saveTotalLimit = saveTotalLimit
+        spec.saveEvery = saveEvery
+        spec.seed = seed
+        spec.dropout = dropout
+        spec.noShuffle = noShuffle
+        spec.logJson = logJson
+        return spec
     }
 }

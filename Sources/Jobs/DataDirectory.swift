@@ -1,0 +1,49 @@
+import Foundation
+
+/// A job's specification named a bad value: `field` is the option's name as the CLI spells it.
+public struct JobSpecError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let field: String
+    public let message: String
+
+    public init(field: String, _ message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { "invalid --\(field): \(message)" }
+}
+
+/// The folder all workers share (a local folder on one machine, a shared volume in a cluster).
+/// Remote jobs name their inputs and outputs relative to it and may not leave it; local
+/// commands use the working directory and may name any path.
+public struct DataDirectory: Sendable, Equatable {
+    public let root: String
+    public let confined: Bool
+
+    public init(root: String, confined: Bool = true) {
+        self.root = root
+        self.confined = confined
+    }
+
+    /// Local commands: paths as the user typed them.
+    public static let workingDirectory = DataDirectory(root: FileManager.default.currentDirectoryPath, confined: false)
+
+    public func resolve(_ path: String, field: String) throws(JobSpecError) -> String {
+        if path.isEmpty { throw JobSpecError(field: field, "is missing") }
+        if confined {
+            if path.hasPrefix("/") { throw JobSpecError(field: field, "\(path) must be relative to the data directory") }
+            if path.split(separator: "/").contains("..") { throw JobSpecError(field: field, "\(path) may not leave the data directory") }
+        } else if path.hasPrefix("/") {
+            return path
+        }
+        return (root as NSString).appendingPathComponent(path)
+    }
+
+    func requireExisting(_ path: String, field: String) throws(JobSpecError) -> String {
+        let resolved = try resolve(path, field: field)
+        guard FileManager.default.fileExists(atPath: resolved) else {
+            throw JobSpecError(field: field, "\(path) does not exist\(confined ? " in the data directory \(root)" : "")")
+        }
+        return resolved
+    }
+}
