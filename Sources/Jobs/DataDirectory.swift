@@ -39,11 +39,24 @@ public struct DataDirectory: Sendable, Equatable {
         return (root as NSString).appendingPathComponent(path)
     }
 
-    func requireExisting(_ path: String, field: String) throws(JobSpecError) -> String {
+    public func requireExisting(_ path: String, field: String) throws(JobSpecError) -> String {
         let resolved = try resolve(path, field: field)
         guard FileManager.default.fileExists(atPath: resolved) else {
             throw JobSpecError(field: field, "\(path) does not exist\(confined ? " in the data directory \(root)" : "")")
         }
         return resolved
+    }
+}
+
+/// What a queued job runs.
+public enum JobSpec: Codable, Sendable, Equatable {
+    case prepare(PrepareJobSpec)
+    case train(TrainJobSpec)
+
+    public var kind: String {
+        switch self {
+        case .prepare: "prepare"
+        case .train: "train"
+        }
     }
 }

@@ -10,5 +10,6 @@ struct Cuentista: ParsableCommand {
         pytorch_model.bin) exactly as downloaded from the hub.
         """,
         subcommands: [InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, TokenizerCommand.self,
-                      NextCommand.self, GenerateCommand.self, CorpusCommand.self, PrepareCommand.self, TrainCommand.self])
+                      NextCommand.self, GenerateCommand.self, CorpusCommand.self, PrepareCommand.self, TrainCommand.self,
+                      CoordinatorCommand.self, JobsCommand.self, StatusCommand.self, UpCommand.self, KeysCommand.self])
 }

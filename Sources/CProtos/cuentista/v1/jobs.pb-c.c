@@ -1052,7 +1052,7 @@ const ProtobufCMessageDescriptor cuentista__v1__job_submit__descriptor =
   (ProtobufCMessageInit) cuentista__v1__job_submit__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__job_status__field_descriptors[9] =
+static const ProtobufCFieldDescriptor cuentista__v1__job_status__field_descriptors[10] =
 {
   {
     "job_id",
@@ -1162,6 +1162,18 @@ static const ProtobufCFieldDescriptor cuentista__v1__job_status__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "retryable",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__JobStatus, retryable),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__job_status__field_indices_by_name[] = {
   3,   /* field[3] = attempts */
@@ -1170,6 +1182,7 @@ static const unsigned cuentista__v1__job_status__field_indices_by_name[] = {
   0,   /* field[0] = job_id */
   2,   /* field[2] = kind */
   6,   /* field[6] = result */
+  9,   /* field[9] = retryable */
   1,   /* field[1] = state */
   8,   /* field[8] = updated_unix_ms */
   4,   /* field[4] = worker */
@@ -1177,7 +1190,7 @@ static const unsigned cuentista__v1__job_status__field_indices_by_name[] = {
 static const ProtobufCIntRange cuentista__v1__job_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__job_status__descriptor =
 {
@@ -1187,7 +1200,7 @@ const ProtobufCMessageDescriptor cuentista__v1__job_status__descriptor =
   "Cuentista__V1__JobStatus",
   "cuentista.v1",
   sizeof(Cuentista__V1__JobStatus),
-  9,
+  10,
   cuentista__v1__job_status__field_descriptors,
   cuentista__v1__job_status__field_indices_by_name,
   1,  cuentista__v1__job_status__number_ranges,

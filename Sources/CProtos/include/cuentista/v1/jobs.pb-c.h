@@ -202,10 +202,14 @@ struct  Cuentista__V1__JobStatus
   char *result;
   uint64_t created_unix_ms;
   uint64_t updated_unix_ms;
+  /*
+   * from workers: a failure that another attempt may not repeat (I/O); specs that cannot work are not retried
+   */
+  protobuf_c_boolean retryable;
 };
 #define CUENTISTA__V1__JOB_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__job_status__descriptor) \
-    , (char *)protobuf_c_empty_string, CUENTISTA__V1__JOB_STATE__JOB_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, CUENTISTA__V1__JOB_STATE__JOB_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 typedef enum {

@@ -1,0 +1,223 @@
+import Foundation
+import Jobs
+import Messaging
+import Services
+import Wire
+
+extension Coordinator {
+    func handleJobsRequest(from client: [UInt8], body: [UInt8]) {
+        func reply(_ value: JobReply, final: Bool = true) { sendToClient(client, service: "jobs", body: value.wire(), final: final) }
+        guard let request = try? JobRequest(wire: body) else {
+            return replyError(to: client, service: "jobs", code: .malformed, "the request is not a JobRequest")
+        }
+        guard request.version == .v1 else {
+            return replyError(to: client, service: "jobs", code: .badVersion, "protocol version \(request.version.rawValue) is not supported (this coordinator speaks 1)")
+        }
+        switch request.request {
+        case let .submit(submit):
+            guard let spec = JobSpec(wire: submit) else {
+                return replyError(to: client, service: "jobs", code: .invalidArgument, "the submission holds no prepare or train specification", field: "spec")
+            }
+            do {
+                switch spec {
+                case let .prepare(prepare): try prepare.validate(in: data)
+                case let .train(train): try train.validate(in: data, dataPending: preparePending(writing: train.data))
+                }
+            } catch {
+                return replyError(to: client, service: "jobs", code: .invalidArgument, error.description, field: error.field)
+            }
+            let job = JobRecord(id: store.newId(), spec: spec)
+            do { try store.put(job) } catch {
+                return replyError(to: client, service: "jobs", code: .internal, "could not store the job: \(error)")
+            }
+            logger.info("\(job.id) queued (\(job.kind))")
+            reply(JobReply(reply: .status(status(of: job))))
+        case let .status(id):
+            guard let job = store.jobs[id] else { return replyError(to: client, service: "jobs", code: .notFound, "no job \(id)") }
+            reply(JobReply(reply: .status(status(of: job))))
+        case let .cancel(id):
+            guard var job = store.jobs[id] else { return replyError(to: client, service: "jobs", code: .notFound, "no job \(id)") }
+            if job.state == .queued {
+                job.state = .cancelled
+                job.error = "cancelled before it started"
+                persist(job)
+                finishFollowers(of: job)
+            } else if job.state == .running && !job.cancelRequested {
+                job.cancelRequested = true
+                persist(job)
+                if let worker = workers.values.first(where: { $0.assignments.contains { if case .job(id) = $0 { true } else { false } } }) {
+                    let cancel = JobAssignment(version: .v1, jobId: id, attempt: UInt32(job.attempts), action: .cancel(true))
+                    sendToWorker(worker.identity, .request, [Self.jobAddress(id), [], cancel.wire()])
+                }
+            }
+            reply(JobReply(reply: .status(status(of: store.jobs[id]!))))
+        case let .follow(id):
+            guard let job = store.jobs[id] else { return replyError(to: client, service: "jobs", code: .notFound, "no job \(id)") }
+            if job.state.isFinished { return reply(JobReply(reply: .status(status(of: job)))) }
+            followers[id, default: []].append(client)
+            reply(JobReply(reply: .status(status(of: job))), final: false)
+            if let progress = lastProgress[id] { reply(JobReply(reply: .progress(progress)), final: false) }
+        case .list:
+            reply(JobReply(reply: .list(JobList(jobs: store.order.map { status(of: store.jobs[$0]!) }))))
+        case nil:
+            replyError(to: client, service: "jobs", code: .invalidArgument, "the JobRequest names no request", field: "request")
+        }
+    }
+
+    func handleStatusRequest(from client: [UInt8], body: [UInt8]) {
+        guard let request = try? StatusRequest(wire: body) else {
+            return replyError(to: client, service: "status", code: .malformed, "the request is not a StatusRequest")
+        }
+        guard request.version == .v1 else {
+            return replyError(to: client, service: "status", code: .badVersion, "protocol version \(request.version.rawValue) is not supported (this coordinator speaks 1)")
+        }
+        var byService: [String: [WorkerHello]] = [:]
+        for identity in workerOrder {
+            let worker = workers[identity]!
+            byService[worker.service, default: []].append(worker.hello)
+        }
+        let services = byService.keys.sorted().map { WorkerStatus(service: $0, workers: byService[$0]!) }
+        let jobs = store.order.compactMap { store.jobs[$0] }.filter { !$0.state.isFinished }.map(status(of:))
+        sendToClient(client, service: "status", body: StatusReply(services: services, jobs: jobs).wire(), final: true)
+    }
+
+    /// True when a queued or running prepare job will write `path` (a train job may wait for it).
+    func preparePending(writing path: String) -> Bool {
+        store.jobs.values.contains { job in
+            if case let .prepare(spec) = job.spec, !job.state.isFinished { spec.out == path } else { false }
+        }
+    }
+
+    func status(of job: JobRecord) -> JobStatus {
+        let state: JobState = switch job.state {
+        case .queued: .queued
+        case .running: .running
+        case .succeeded: .succeeded
+        case .failed: .failed
+        case .cancelled: .cancelled
+        }
+        return JobStatus(jobId: job.id, state: state, kind: job.kind, attempts: UInt32(job.attempts), worker: job.worker,
+                         error: job.error, result: job.result, createdUnixMs: job.createdUnixMilliseconds,
+                         updatedUnixMs: job.updatedUnixMilliseconds)
+    }
+
+    func persist(_ job: JobRecord) {
+        do { try store.put(job) } catch {
+            logger.critical("could not store \(job.id): \(error)")
+        }
+    }
+
+    func dispatchJobs() {
+        for id in store.order where store.jobs[id]!.state == .queued {
+            var job = store.jobs[id]!
+            if case let .train(spec) = job.spec, preparePending(writing: spec.data) { continue }
+            guard let worker = freeWorker(for: job.kind) else { continue }
+            let assignment = JobAssignment(version: .v1, jobId: id, attempt: UInt32(job.attempts + 1), resume: job.started,
+                                           action: .run(job.spec.wire))
+            guard sendToWorker(worker.identity, .request, [Self.jobAddress(id), [], assignment.wire()]) else {
+                removeWorker(worker.identity, reason: "unreachable")
+                continue
+            }
+            job.state = .running
+            job.attempts += 1
+            job.started = true
+            job.worker = worker.name
+            persist(job)
+            worker.assignments.append(.job(id))
+            logger.info("\(id) started on \(worker.name) (attempt \(job.attempts) of \(configuration.maxAttempts)\(job.attempts > 1 ? ", resuming" : ""))")
+        }
+    }
+
+    func handleJobReply(jobId: String, body: [UInt8], final: Bool, worker: WorkerEntry?) {
+        guard var job = store.jobs[jobId], !job.state.isFinished else { return }
+        guard let reply = try? JobReply(wire: body) else {
+            logger.warning("a worker's reply for \(jobId) is not a JobReply; dropped")
+            return
+        }
+        switch reply.reply {
+        case let .progress(progress) where !final:
+            lastProgress[jobId] = progress
+            if job.state != .running, let worker {
+                job.state = .running
+                job.worker = worker.name
+                persist(job)
+            }
+            forward(JobReply(reply: .progress(progress)), to: jobId, final: false)
+        case let .status(status) where final:
+            lastProgress[jobId] = nil
+            switch status.state {
+            case .succeeded:
+                job.state = .succeeded
+                job.result = status.result
+                job.error = ""
+            case .cancelled:
+                job.state = .cancelled
+                job.error = "cancelled"
+            case .queued:
+                // Handed back (the worker is stopping): this run does not count as an attempt.
+                job.state = job.cancelRequested ? .cancelled : .queued
+                job.attempts = max(0, job.attempts - 1)
+                job.worker = ""
+            default:
+                job.error = status.error
+                job.worker = ""
+                if job.cancelRequested {
+                    job.state = .cancelled
+                } else if !status.retryable || job.attempts >= configuration.maxAttempts {
+                    job.state = .failed
+                } else {
+                    job.state = .queued
+                }
+            }
+            persist(job)
+            logger.info("\(jobId) \(job.state.rawValue)\(job.error.isEmpty ? "" : ": \(job.error)")")
+            if job.state.isFinished { finishFollowers(of: job) }
+            if job.state == .succeeded { jobSucceeded(job) }
+        case let .error(error):
+            logger.warning("worker error for \(jobId): \(error.message)")
+        default:
+            logger.warning("an unexpected reply for \(jobId); dropped")
+        }
+    }
+
+    /// A worker died with the job: it goes back to the queue, or fails after the last attempt.
+    func jobLostWorker(_ id: String, worker: String, reason: String) {
+        guard var job = store.jobs[id], !job.state.isFinished else { return }
+        job.worker = ""
+        if job.cancelRequested {
+            job.state = .cancelled
+            job.error = "cancelled (its worker \(worker) stopped: \(reason))"
+        } else if job.attempts >= configuration.maxAttempts {
+            job.state = .failed
+            job.error = "worker \(worker) stopped (\(reason)) during attempt \(job.attempts) of \(configuration.maxAttempts)"
+        } else {
+            job.state = .queued
+            job.error = "attempt \(job.attempts) lost with worker \(worker): \(reason)"
+        }
+        persist(job)
+        logger.warning("\(id) \(job.state == .queued ? "requeued" : job.state.rawValue): worker \(worker) \(reason)")
+        if job.state.isFinished { finishFollowers(of: job) }
+    }
+
+    func forward(_ reply: JobReply, to jobId: String, final: Bool) {
+        guard let clients = followers[jobId] else { return }
+        let body = reply.wire()
+        followers[jobId] = clients.filter { sendToClient($0, service: "jobs", body: body, final: final) }
+    }
+
+    func finishFollowers(of job: JobRecord) {
+        forward(JobReply(reply: .status(status(of: job))), to: job.id, final: true)
+        followers[job.id] = nil
+    }
+
+    /// `--deploy`: the generators switch to the job's best model.
+    func jobSucceeded(_ job: JobRecord) {
+        guard case let .train(spec) = job.spec, spec.deploy else { return }
+        let call = GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: job.result)))
+        let generators = workers.values.filter { $0.service == "generate" }
+        for generator in generators {
+            sendToWorker(generator.identity, .request, [Self.jobAddress(job.id), [], call.wire()])
+        }
+        logger.info("\(job.id): deploying \(job.result) to \(generators.count) generator(s)")
+    }
+}

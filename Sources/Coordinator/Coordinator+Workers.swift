@@ -1,0 +1,170 @@
+import Foundation
+import Messaging
+import Wire
+
+extension Coordinator {
+    static let jobAddressPrefix: [UInt8] = [0] + Array("job:".utf8)
+
+    /// The reply address of a job: libzmq never gives a peer a routing id that starts with a
+    /// zero byte and is this long, so no client can pose as a job.
+    static func jobAddress(_ id: String) -> [UInt8] { jobAddressPrefix + Array(id.utf8) }
+
+    static func jobId(fromAddress address: [UInt8]) -> String? {
+        guard address.starts(with: jobAddressPrefix) else { return nil }
+        return String(decoding: address.dropFirst(jobAddressPrefix.count), as: UTF8.self)
+    }
+
+    var expiry: DispatchTime { .now() + .milliseconds(Majordomo.liveness * configuration.heartbeatMilliseconds) }
+
+    func handleWorker(_ identity: [UInt8], _ command: Majordomo.WorkerCommand, _ rest: [[UInt8]]) {
+        let worker = workers[identity]
+        worker?.expiry = expiry
+        switch command {
+        case .ready:
+            guard worker == nil else {
+                // A second READY on one connection breaks the protocol: start over.
+                logger.warning("worker \(worker!.name) sent READY twice; disconnecting it")
+                removeWorker(identity, reason: "protocol error")
+                sendToWorker(identity, .disconnect)
+                return
+            }
+            guard rest.count >= 2, let hello = try? WorkerHello(wire: rest[1]), hello.version == .v1,
+                  hello.service == String(decoding: rest[0], as: UTF8.self), !hello.service.isEmpty else {
+                logger.warning("a worker's READY was malformed or of another protocol version; disconnecting it")
+                sendToWorker(identity, .disconnect)
+                return
+            }
+            register(identity, hello)
+        case .heartbeat:
+            guard let worker else { sendToWorker(identity, .disconnect); return }
+            if let beat = rest.first.flatMap({ try? Heartbeat(wire: $0) }) { worker.busyReported = Int(beat.busy) }
+        case .partial, .final:
+            guard rest.count >= 3 else { return drop(rest, "a worker reply without client address and body") }
+            handleWorkerReply(worker: worker, identity: identity, client: rest[0], body: rest[2], final: command == .final)
+        case .disconnect:
+            if let worker { removeWorker(identity, reason: "\(worker.name) left") }
+        case .request:
+            drop(rest, "a worker sent REQUEST")
+        }
+    }
+
+    func register(_ identity: [UInt8], _ hello: WorkerHello) {
+        let entry = WorkerEntry(identity: identity, hello: hello, expiry: expiry)
+        workers[identity] = entry
+        workerOrder.append(identity)
+        // A worker that kept running a job while the coordinator restarted reports it here.
+        if !hello.currentJob.isEmpty, var job = store.jobs[hello.currentJob], !job.state.isFinished {
+            job.state = .running
+            job.worker = entry.name
+            try? store.put(job)
+            entry.assignments.append(.job(job.id))
+            logger.info("worker \(entry.name) is still running \(job.id)")
+        }
+        logger.info("worker \(entry.name) registered for service '\(hello.service)' (capacity \(max(1, hello.capacity)), host \(hello.host))")
+    }
+
+    func handleWorkerReply(worker: WorkerEntry?, identity: [UInt8], client: [UInt8], body: [UInt8], final: Bool) {
+        if let jobId = Self.jobId(fromAddress: client) {
+            // Accepted from any worker: after a coordinator restart the reply may come from a
+            // connection the new coordinator does not know yet.
+            if final, let worker { worker.assignments.removeAll { if case .job(jobId) = $0 { true } else { false } } }
+            return handleJobReply(jobId: jobId, body: body, final: final, worker: worker)
+        }
+        guard let worker else { sendToWorker(identity, .disconnect); return }
+        guard let index = worker.assignments.firstIndex(where: { if case let .request(r) = $0 { r.client == client } else { false } }),
+              case let .request(request) = worker.assignments[index] else {
+            logger.warning("worker \(worker.name) answered a request it does not hold; dropped")
+            return
+        }
+        if final { worker.assignments.remove(at: index) }
+        if !sendToClient(client, service: request.service, body: body, final: final) {
+            clientVanished(client, worker: worker, service: request.service)
+        }
+    }
+
+    /// A client that went away while its request was served: generators stop work for it.
+    func clientVanished(_ client: [UInt8], worker: WorkerEntry, service: String) {
+        logger.info("a client of '\(service)' is gone")
+        worker.assignments.removeAll { if case let .request(r) = $0 { r.client == client } else { false } }
+        if service == "generate" {
+            let call = GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "")))
+            sendToWorker(worker.identity, .request, [client, [], call.wire()])
+        }
+    }
+
+    func heartbeatWorkers() {
+        for identity in workerOrder where !sendToWorker(identity, .heartbeat) {
+            removeWorker(identity, reason: "unreachable")
+        }
+    }
+
+    func purgeExpiredWorkers() {
+        let now = DispatchTime.now()
+        for identity in workerOrder where workers[identity]!.expiry < now {
+            removeWorker(identity, reason: "no heartbeat for \(Majordomo.liveness * configuration.heartbeatMilliseconds) ms")
+        }
+    }
+
+    /// Forgets a worker and gives its work to others: requests go back to the front of their
+    /// queue, jobs back to the job queue (or to failed, after the last attempt).
+    func removeWorker(_ identity: [UInt8], reason: String) {
+        guard let worker = workers.removeValue(forKey: identity) else { return }
+        workerOrder.removeAll { $0 == identity }
+        logger.warning("worker \(worker.name) of '\(worker.service)' removed: \(reason)")
+        for assignment in worker.assignments.reversed() {
+            switch assignment {
+            case var .request(request):
+                request.attempts += 1
+                if request.attempts >= configuration.maxAttempts {
+                    replyError(to: request.client, service: request.service, code: .internal,
+                               "\(request.attempts) workers of '\(request.service)' failed while serving this request; giving up")
+                } else {
+                    queues[request.service, default: []].insert(request, at: 0)
+                }
+            case let .job(id):
+                jobLostWorker(id, worker: worker.name, reason: reason)
+            }
+        }
+    }
+
+    func expireWaitingRequests() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let limit = UInt64(configuration.serviceWaitMilliseconds) * 1_000_000
+        for (service, queue) in queues where !queue.isEmpty {
+            guard !workers.values.contains(where: { $0.service == service }) else { continue }
+            let (expired, kept) = (queue.filter { now - $0.received.uptimeNanoseconds > limit },
+                                   queue.filter { now - $0.received.uptimeNanoseconds <= limit })
+            queues[service] = kept
+            for request in expired {
+                replyError(to: request.client, service: service, code: .unknownService,
+                           "no worker of service '\(service)' registered within \(configuration.serviceWaitMilliseconds) ms")
+            }
+        }
+    }
+
+    /// The least loaded worker of a service with a free slot (the longest registered on ties).
+    func freeWorker(for service: String) -> WorkerEntry? {
+        var best: WorkerEntry?
+        for identity in workerOrder {
+            let worker = workers[identity]!
+            guard worker.service == service, worker.freeSlots > 0 else { continue }
+            if best == nil || worker.assignments.count < best!.assignments.count { best = worker }
+        }
+        return best
+    }
+
+    func dispatch() {
+        for service in queues.keys {
+            while !(queues[service]!.isEmpty), let worker = freeWorker(for: service) {
+                let request = queues[service]!.removeFirst()
+                if sendToWorker(worker.identity, .request, [request.client, [], request.body]) {
+                    worker.assignments.append(.request(request))
+                } else {
+                    queues[service]!.insert(request, at: 0)
+                    removeWorker(worker.identity, reason: "unreachable")
+                }
+            }
+        }
+        dispatchJobs()
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The framing of ZeroMQ RFC 18 (MDP/0.2): what every client, worker and broker frame starts
+/// with. `Protos/cuentista/v1/service.proto` documents the whole exchange.
+public enum Majordomo {
+    public static let clientHeader = Array("MDPC02".utf8)
+    public static let workerHeader = Array("MDPW02".utf8)
+
+    public enum ClientCommand: UInt8, Sendable {
+        case request = 1, partial = 2, final = 3
+    }
+
+    public enum WorkerCommand: UInt8, Sendable {
+        case ready = 1, request = 2, partial = 3, final = 4, heartbeat = 5, disconnect = 6
+    }
+
+    /// Heartbeats every second; a peer silent for `liveness` intervals is dead.
+    public static let heartbeatMilliseconds = 1000
+    public static let liveness = 3
+
+    /// Requests above this get ERROR_CODE_TOO_LARGE; sockets refuse frames above four times it.
+    public static let defaultMaxMessageBytes = 16 << 20
+
+    static func milliseconds(since start: DispatchTime) -> Int {
+        Int((DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1_000_000)
+    }
+}
+
+public enum MajordomoError: Error, CustomStringConvertible, Sendable {
+    case timeout(service: String, milliseconds: Int)
+    case transport(ZMQError)
+
+    public var description: String {
+        switch self {
+        case let .timeout(service, milliseconds):
+            return "no reply from service '\(service)' within \(milliseconds) ms (is the coordinator running, with a '\(service)' worker?)"
+        case let .transport(error): return error.description
+        }
+    }
+}
+
+/// Encryption and authentication of a connection with CurveZMQ (keys are Z85 text, 40 chars).
+public struct CurveKeys: Sendable, Equatable {
+    public var publicKey: String
+    public var secretKey: String
+
+    public init(publicKey: String, secretKey: String) {
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+    }
+}

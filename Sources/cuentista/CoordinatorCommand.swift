@@ -1,0 +1,86 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Logging
+import Messaging
+import Services
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: the broker every client and worker connects to, and the durable job queue.",
+        discussion: """
+          cuentista coordinator --data-dir DATA
+        then start workers (cuentista-tokenizer, cuentista-prep, cuentista-trainer) with
+        --connect tcp://127.0.0.1:5555 --data-dir DATA, or run everything with `cuentista up`.
+        Jobs are stored in DATA/coordinator/jobs.jsonl (fsynced), so a killed coordinator loses
+        none. It binds loopback unless told otherwise; across hosts use --bind tcp://0.0.0.0:5555
+        with CurveZMQ keys (--keys, --allow-key).
+        """)
+
+    @Option(help: "Endpoint to bind (repeat for several).") var bind: [String] = ["tcp://127.0.0.1:5555"]
+    @Option(help: "The data directory every worker shares.") var dataDir = "."
+    @Option(help: "The job journal (default: DATA/coordinator/jobs.jsonl).") var store: String?
+    @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = 3
+    @Option(help: "Requests above this many bytes are refused with TOO_LARGE.") var maxMessageBytes = Majordomo.defaultMaxMessageBytes
+    @Option(help: "How long a request waits for a worker of a known service (ms).") var serviceWaitMs = 10_000
+    @Option(help: "CurveZMQ: this coordinator's key file (`cuentista keys generate`); enables encryption.") var keys: String?
+    @Option(help: "CurveZMQ: a client or worker public key file allowed to connect (repeat).") var allowKey: [String] = []
+    @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
+
+    func run() throws {
+        let stop = SignalFlag()
+        ServiceLogging.bootstrap()
+        var logger = Logger(label: "cuentista.coordinator")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var configuration = CoordinatorConfiguration(dataDirectory: (dataDir as NSString).standardizingPath, storePath: store)
+        configuration.endpoints = bind
+        configuration.maxAttempts = maxAttempts
+        configuration.maxMessageBytes = maxMessageBytes
+        configuration.serviceWaitMilliseconds = serviceWaitMs
+        if let keys {
+            configuration.curve = try KeyFile.read(keys)
+            configuration.allowedClientKeys = try allowKey.map { try KeyFile.read($0).publicKey }
+        } else if !allowKey.isEmpty {
+            throw ValidationError("--allow-key needs --keys (the coordinator's own key pair)")
+        }
+        let coordinator = try Coordinator(configuration: configuration, context: ZMQContext(), logger: logger)
+        try coordinator.run { stop.isRaised }
+    }
+}
+
+
+/// How commands that talk to a running coordinator find it.
+struct ClientArguments: ParsableArguments {
+    @Option(help: "The coordinator's endpoint.") var coordinator = "tcp://127.0.0.1:5555"
+    @Option(help: "Give up after this many milliseconds without a reply.") var timeoutMs = 10_000
+    @Option(help: "CurveZMQ: the coordinator's public key file.") var serverKey: String?
+    @Option(help: "CurveZMQ: this client's key file.") var keys: String?
+
+    func client() throws -> ServiceClient {
+        var serverPublic: String?, own: CurveKeys?
+        if let serverKey { serverPublic = try KeyFile.read(serverKey).publicKey }
+        if let keys { own = try KeyFile.read(keys) }
+        if (serverPublic == nil) != (own == nil) { throw ValidationError("--server-key and --keys go together") }
+        return try ServiceClient(context: ZMQContext(), endpoint: coordinator, timeoutMilliseconds: timeoutMs,
+                                 serverKey: serverPublic, keys: own)
+    }
+}
+
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "CurveZMQ keys for services across hosts.", subcommands: [Generate.self])
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a key pair: NAME.key (public and secret, mode 600) and NAME.pub (public only, to share).")
+        @Argument(help: "Path prefix of the two files, e.g. keys/coordinator.") var name: String
+
+        func run() throws {
+            let keys = try CurveKeys.generate()
+            try KeyFile.write(keys, to: name + ".key", includeSecret: true)
+            try KeyFile.write(keys, to: name + ".pub", includeSecret: false)
+            print("wrote \(name).key and \(name).pub (public key \(keys.publicKey))")
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import Jobs
+import Services
+import Wire
+
+struct JobsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "Queue prepare and train jobs in the coordinator and watch them.",
+        discussion: """
+        Paths are relative to the coordinator's data directory, which every worker shares:
+          cuentista jobs submit prepare --input corpus/products.jsonl --tokenizer models/base --out prepared/products --follow
+          cuentista jobs submit train --model models/base --data prepared/products --out runs/ft --epochs 3 --follow
+          cuentista jobs list;  cuentista jobs follow job-000002;  cuentista jobs cancel job-000002
+        """,
+        subcommands: [Submit.self, List.self, Status.self, Cancel.self, Follow.self])
+
+    struct Submit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue a job (the same options as the local command).", subcommands: [SubmitPrepare.self, SubmitTrain.self])
+    }
+
+    struct SubmitPrepare: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "prepare", abstract: "Queue a `prepare` job.")
+        @OptionGroup var arguments: PrepareArguments
+        @OptionGroup var connection: ClientArguments
+        @Flag(help: "Stay and show the job's progress until it ends.") var follow = false
+
+        func run() throws { try JobsCommand.submit(.prepare(arguments.spec), connection, follow: follow) }
+    }
+
+    struct SubmitTrain: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "train", abstract: "Queue a `train` job.")
+        @OptionGroup var arguments: TrainArguments
+        @OptionGroup var connection: ClientArguments
+        @Flag(help: "Switch the generator service to the best model when the job succeeds.") var deploy = false
+        @Flag(help: "Stay and show the job's progress until it ends.") var follow = false
+
+        func run() throws {
+            var spec = arguments.spec
+            spec.deploy = deploy
+            try JobsCommand.submit(.train(spec), connection, follow: follow)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every job the coordinator knows, oldest first.")
+        @OptionGroup var connection: ClientArguments
+
+        func run() throws {
+            let reply = try JobsCommand.call(connection, JobRequest(version: .v1, request: .list(true)))
+            guard case let .list(list) = reply.reply else { return }
+            print("job          kind     state      attempts  worker                    result / error")
+            for job in list.jobs {
+                print("\(pad(job.jobId, 12)) \(pad(job.kind, 8)) \(pad(JobsCommand.name(job.state), 10)) \(pad(String(job.attempts), 9)) \(pad(job.worker, 25)) \(job.result.isEmpty ? job.error : job.result)")
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One job's state.")
+        @Argument(help: "Job id.") var id: String
+        @OptionGroup var connection: ClientArguments
+
+        func run() throws {
+            let reply = try JobsCommand.call(connection, JobRequest(version: .v1, request: .status(id)))
+            if case let .status(status) = reply.reply { JobsCommand.printStatus(status) }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running job.")
+        @Argument(help: "Job id.") var id: String
+        @OptionGroup var connection: ClientArguments
+
+        func run() throws {
+            let reply = try JobsCommand.call(connection, JobRequest(version: .v1, request: .cancel(id)))
+            if case let .status(status) = reply.reply { JobsCommand.printStatus(status) }
+        }
+    }
+
+    struct Follow: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a job's progress (step, loss, tokens/s, ETA, evaluations) until it ends.")
+        @Argument(help: "Job id.") var id: String
+        @OptionGroup var connection: ClientArguments
+
+        func run() throws { try JobsCommand.follow(id, connection) }
+    }
+
+    static func call(_ connection: ClientArguments, _ request: JobRequest) throws -> JobReply {
+        do { return try connection.client().jobs(request) } catch let error as ServiceError {
+            throw ValidationError(error.field.isEmpty ? error.message : "\(error.message)")
+        }
+    }
+
+    static func submit(_ spec: JobSpec, _ connection: ClientArguments, follow: Bool) throws {
+        let reply = try call(connection, JobRequest(version: .v1, request: .submit(spec.wire)))
+        guard case let .status(status) = reply.reply else { return }
+        print("\(status.jobId) queued (\(status.kind))")
+        if follow { try self.follow(status.jobId, connection) }
+    }
+
+    /// Streams progress; exits non-zero unless the job succeeded.
+    static func follow(_ id: String, _ connection: ClientArguments) throws {
+        let client = try connection.client()
+        let interactive = isatty(2) == 1
+        var epochs: [(epoch: UInt32, train: Float, validation: Float, perplexity: Float)] = []
+        var last: JobStatus?
+        // A job may run for hours: no overall timeout, but the coordinator must stay reachable.
+        let reply = try client.jobs(JobRequest(version: .v1, request: .follow(id)), timeoutMilliseconds: 24 * 3600 * 1000) { partial in
+            switch partial.reply {
+            case let .status(status):
+                last = status
+                FileHandle.standardError.write(Data("\(status.jobId): \(name(status.state))\(status.worker.isEmpty ? "" : " on \(status.worker)")\n".utf8))
+            case let .progress(progress):
+                if let eval = progress.eval {
+                    epochs.append((progress.epoch + 1, progress.loss, eval.loss, eval.perplexity))
+                    FileHandle.standardError.write(Data(((interactive ? "\n" : "") + String(format: "eval after step %d (epoch %d): loss %.4f  perplexity %.2f\n", progress.step, progress.epoch + 1, eval.loss, eval.perplexity)).utf8))
+                } else if !progress.checkpoint.isEmpty {
+                    FileHandle.standardError.write(Data(((interactive ? "\n" : "") + "checkpoint \(progress.checkpoint)\n").utf8))
+                } else {
+                    let width = 24, filled = width * Int(progress.step) / max(Int(progress.totalSteps), 1)
+                    let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                    let line = String(format: "[%@] step %d/%d  loss %.4f  %.0f tok/s  ETA %@", bar, progress.step, progress.totalSteps,
+                                      progress.loss, progress.tokensPerSecond, TrainCommand.clock(progress.etaSeconds))
+                    FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+                }
+            default: break
+            }
+        }
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        guard case let .status(status) = reply.reply else { return }
+        _ = last
+        if !epochs.isEmpty {
+            print(" Epoch | Training Loss | Validation Loss | Perplexity")
+            for row in epochs {
+                print(String(format: " %5d | %13.6f | %15.6f | %10.2f", row.epoch, row.train, row.validation, row.perplexity))
+            }
+        }
+        printStatus(status)
+        guard status.state == .succeeded else { throw ExitCode(1) }
+    }
+
+    static func printStatus(_ status: JobStatus) {
+        print("\(status.jobId)  \(status.kind)  \(name(status.state))  attempts \(status.attempts)\(status.worker.isEmpty ? "" : "  worker \(status.worker)")")
+        if !status.result.isEmpty { print("result: \(status.result)") }
+        if !status.error.isEmpty { print("error: \(status.error)") }
+    }
+
+    static func name(_ state: JobState) -> String {
+        switch state {
+        case .unspecified: "unknown"
+        case .queued: "queued"
+        case .running: "running"
+        case .succeeded: "succeeded"
+        case .failed: "failed"
+        case .cancelled: "cancelled"
+        }
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Services
+import Wire
+
+struct UpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start the coordinator and the workers as separate processes on this machine; Ctrl-C stops them all.",
+        discussion: """
+          cuentista up --data-dir DATA --tokenizer models/base
+        Logs go to DATA/logs/<process>.log. Other terminals then use `cuentista status`,
+        `cuentista jobs ...` and the services at the coordinator's endpoint.
+        """)
+
+    @Option(help: "The data directory every worker shares.") var dataDir = "."
+    @Option(help: "The coordinator's endpoint.") var bind = "tcp://127.0.0.1:5555"
+    @Option(help: "Default tokenizer of the tokenizer service (relative to --data-dir).") var tokenizer: String?
+    @Option(help: "Tokenizer workers.") var tokenizers = 1
+    @Option(help: "Dataset-prep workers.") var preps = 1
+    @Option(help: "Trainer workers.") var trainers = 1
+    @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
+
+    func run() throws {
+        let stop = SignalFlag()
+        let data = (dataDir as NSString).standardizingPath
+        var group = try ProcessGroup(logDirectory: (data as NSString).appendingPathComponent("logs"))
+        let common = ["--data-dir", data, "--log-level", logLevel]
+        try group.start("coordinator", executable: "cuentista", ["coordinator", "--bind", bind] + common)
+        let connect = ["--connect", bind] + common
+        for i in 0..<tokenizers { try group.start("tokenizer-\(i + 1)", executable: "cuentista-tokenizer", connect + (tokenizer.map { ["--tokenizer", $0] } ?? [])) }
+        for i in 0..<preps { try group.start("prep-\(i + 1)", executable: "cuentista-prep", connect) }
+        for i in 0..<trainers { try group.start("trainer-\(i + 1)", executable: "cuentista-trainer", connect) }
+        print("logs in \(group.logDirectory)")
+
+        let client = try ServiceClient(context: .init(), endpoint: bind, timeoutMilliseconds: 2000)
+        let expected = tokenizers + preps + trainers
+        let deadline = Date().addingTimeInterval(30)
+        var last: StatusReply?
+        while Date() < deadline && !stop.isRaised {
+            if let status = try? client.status() {
+                last = status
+                if status.services.reduce(0, { $0 + $1.workers.count }) >= expected { break }
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        if let last { StatusCommand.show(last) } else { print("the coordinator did not answer; see \(group.logDirectory)/coordinator.log") }
+        print("running; Ctrl-C stops everything")
+        while !stop.isRaised {
+            if let exited = group.exited() {
+                print("\(exited.name) exited with status \(exited.status); see \(group.logDirectory)/\(exited.name).log")
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        group.stopAll()
+    }
+}
+
+/// Child processes started by `up` (and the pipeline): workers stop before the coordinator.
+struct ProcessGroup {
+    let logDirectory: String
+    var children: [(name: String, process: Process)] = []
+
+    init(logDirectory: String) throws {
+        self.logDirectory = logDirectory
+        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+    }
+
+    /// The folder of the running `cuentista`, where SwiftPM and the installers put its siblings.
+    static var executableDirectory: String {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (me as NSString).deletingLastPathComponent
+    }
+
+    mutating func start(_ name: String, executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: (Self.executableDirectory as NSString).appendingPathComponent(executable))
+        process.arguments = arguments
+        let log = (logDirectory as NSString).appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        children.append((name, process))
+        print("started \(name) (pid \(process.processIdentifier))")
+    }
+
+    func exited() -> (name: String, status: Int32)? {
+        children.first { !$0.process.isRunning }.map { ($0.name, $0.process.terminationStatus) }
+    }
+
+    /// SIGTERM to the workers, then to the coordinator; SIGKILL whatever is left after 30 s.
+    func stopAll() {
+        let workers = children.filter { $0.name != "coordinator" }, coordinator = children.filter { $0.name == "coordinator" }
+        for batch in [workers, coordinator] {
+            for child in batch where child.process.isRunning { kill(child.process.processIdentifier, SIGTERM) }
+            let deadline = Date().addingTimeInterval(30)
+            while batch.contains(where: { $0.process.isRunning }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            for child in batch where child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
+            for child in batch { print("stopped \(child.name)") }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Messaging
+import Services
+import Testing
+import Wire
+
+/// Every kind of bad input gets an error reply (or a documented drop), and the services keep
+/// serving. Real sockets, real processes.
+@Suite("Services: bad input", .serialized)
+struct BadInputTests {
+    static let limit = 4096
+
+    static func system() throws -> LiveSystem {
+        let system = try LiveSystem(coordinatorArguments: ["--max-message-bytes", String(limit), "--service-wait-ms", "1000"])
+        try system.addModel("tiny-safetensors", as: "tiny")
+        try system.addCorpus()
+        try system.startCoordinator()
+        try system.startWorker("tokenizer", "cuentista-tokenizer", ["--tokenizer", "models/tiny"])
+        try system.waitForWorkers("tokenize", count: 1)
+        return system
+    }
+
+    /// Sends raw frames and returns the decoded error of the reply (nil when none came).
+    static func errorReply(_ client: MajordomoClient, _ frames: [[UInt8]], timeout: Int = 2000) throws -> ErrorReply? {
+        try client.sendRaw(frames)
+        guard let reply = try client.receive(timeoutMilliseconds: timeout) else { return nil }
+        #expect(reply.final)
+        return try TokenizeReply(wire: reply.body).reply.flatMap { if case let .error(e) = $0 { e } else { nil } }
+    }
+
+    static func request(_ service: String, _ body: [UInt8]) -> [[UInt8]] {
+        [[], Majordomo.clientHeader, [1], Array(service.utf8), body]
+    }
+
+    /// The services still answer correctly.
+    static func stillServing(_ system: LiveSystem) throws {
+        let reply = try system.client().tokenize(TokenizeRequest(version: .v1, request: .count(CountRequest(texts: ["Había una vez"]))))
+        guard case let .count(counts) = reply.reply else { Issue.record("no count"); return }
+        #expect(counts.counts.count == 1 && counts.counts[0] > 0)
+        #expect(try system.client().status().services.contains { $0.service == "tokenize" })
+    }
+
+    @Test("garbage frames are dropped and logged; a wrong Majordomo version and an unknown service get errors")
+    func framing() throws {
+        let system = try Self.system()
+        let client = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        #expect(try Self.errorReply(client, [Array("garbage".utf8)], timeout: 500) == nil)
+        #expect(try Self.errorReply(client, [[], Array("XYZ".utf8), [1], [9]], timeout: 500) == nil)
+        #expect(try Self.errorReply(client, [[], Majordomo.clientHeader, [7], Array("tokenize".utf8), []], timeout: 500) == nil)
+        let version = try #require(try Self.errorReply(client, [[], Array("MDPC01".utf8), [1], Array("tokenize".utf8), []]))
+        #expect(version.code == .badVersion)
+        let unknown = try #require(try Self.errorReply(client, Self.request("no-such-service", [])))
+        #expect(unknown.code == .unknownService)
+        #expect(unknown.message.contains("no-such-service"))
+        let direct = try #require(try Self.errorReply(client, Self.request("train", [])))
+        #expect(direct.code == .invalidArgument)
+        #expect(system.log("coordinator").contains("dropped a message"))
+        try Self.stillServing(system)
+    }
+
+    @Test("a known service without workers answers UNKNOWN_SERVICE after the wait, not never")
+    func noWorker() throws {
+        let system = try Self.system()
+        let client = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        let error = try #require(try Self.errorReply(client, Self.request("generate", GeneratorCall().wire()), timeout: 5000))
+        #expect(error.code == .unknownService)
+    }
+
+    @Test("wrong protocol versions and malformed bodies get BAD_VERSION and MALFORMED from the service that reads them")
+    func bodies() throws {
+        let system = try Self.system()
+        let client = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        let tokenizeVersion = try #require(try Self.errorReply(client, Self.request("tokenize", TokenizeRequest(version: .unspecified, request: .count(CountRequest(texts: ["a"]))).wire())))
+        #expect(tokenizeVersion.code == .badVersion)
+        let garbage = try #require(try Self.errorReply(client, Self.request("tokenize", [0xFF, 0xFF, 0xFF])))
+        #expect(garbage.code == .malformed)
+        let jobsVersion = try #require(try Self.errorReply(client, Self.request("jobs", JobRequest(version: .unspecified, request: .list(true)).wire())))
+        #expect(jobsVersion.code == .badVersion)
+        let jobsGarbage = try #require(try Self.errorReply(client, Self.request("jobs", [0x0A, 0xFF])))
+        #expect(jobsGarbage.code == .malformed)
+        let statusGarbage = try #require(try Self.errorReply(client, Self.request("status", [0xFF])))
+        #expect(statusGarbage.code == .malformed)
+        let outOfVocabulary = try #require(try Self.errorReply(client, Self.request("tokenize", TokenizeRequest(version: .v1, request: .decode(DecodeRequest(ids: [1, 99_999]))).wire())))
+        #expect(outOfVocabulary.code == .invalidArgument && outOfVocabulary.message.contains("ids[1]"))
+        let noTokenizer = try #require(try Self.errorReply(client, Self.request("tokenize", TokenizeRequest(version: .v1, tokenizer: "models/none", request: .count(CountRequest(texts: ["a"]))).wire())))
+        #expect(noTokenizer.code == .notFound)
+        let noJob = try #require(try Self.errorReply(client, Self.request("jobs", JobRequest(version: .v1, request: .status("job-999999")).wire())))
+        #expect(noJob.code == .notFound)
+        try Self.stillServing(system)
+    }
+
+    @Test("oversized requests: TOO_LARGE above the limit; beyond the socket's limit the connection is dropped, others go on")
+    func oversized() throws {
+        let system = try Self.system()
+        let client = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        let big = [UInt8](repeating: 0x41, count: Self.limit + 1)
+        let tooLarge = try #require(try Self.errorReply(client, Self.request("tokenize", big)))
+        #expect(tooLarge.code == .tooLarge)
+        let huge = [UInt8](repeating: 0x41, count: 4 * Self.limit + 1)
+        #expect(try Self.errorReply(client, Self.request("tokenize", huge), timeout: 1000) == nil)
+        try Self.stillServing(system)
+    }
+
+    @Test("invalid job specifications are refused with INVALID_ARGUMENT naming the field",
+          arguments: ["model", "lr=0", "lr=-1", "epochs", "out", "data"])
+    func invalidTrainSpecs(case name: String) throws {
+        let field = String(name.prefix { $0 != "=" })
+        let change: (inout TrainSpec) -> Void = switch name {
+        case "model": { $0.model = "models/missing" }
+        case "lr=0": { $0.lr = 0 }
+        case "lr=-1": { $0.lr = -1 }
+        case "epochs": { $0.epochs = 0 }
+        case "out": { $0.out = "/etc/evil" }
+        default: { $0.data = "../outside" }
+        }
+        let system = try Self.system()
+        var spec = JobFlowTests.trainSpec()
+        spec.data = "corpus"
+        change(&spec)
+        do {
+            _ = try system.client().jobs(JobRequest(version: .v1, request: .submit(JobSubmit(version: .v1, spec: .train(spec)))))
+            Issue.record("accepted an invalid \(field)")
+        } catch let error as ServiceError {
+            #expect(error.code == .invalidArgument)
+            #expect(error.field == field, "\(error.message)")
+        }
+        try Self.stillServing(system)
+    }
+
+    @Test("invalid prepare specifications: val fraction >= 1, missing input, no spec")
+    func invalidPrepareSpecs() throws {
+        let system = try Self.system()
+        for (field, change) in [("val-fraction", { (s: inout PrepareSpec) in s.valFraction = 1 }),
+                                ("input", { (s: inout PrepareSpec) in s.inputs = ["corpus/none.jsonl"] }),
+                                ("layout", { (s: inout PrepareSpec) in s.layout = "zigzag" })] {
+            var spec = JobFlowTests.prepareSpec()
+            change(&spec)
+            do {
+                _ = try system.client().jobs(JobRequest(version: .v1, request: .submit(JobSubmit(version: .v1, spec: .prepare(spec)))))
+                Issue.record("accepted an invalid \(field)")
+            } catch let error as ServiceError {
+                #expect(error.code == .invalidArgument && error.field == field, "\(error.message)")
+            }
+        }
+        do {
+            _ = try system.client().jobs(JobRequest(version: .v1, request: .submit(JobSubmit(version: .v1))))
+            Issue.record("accepted an empty submission")
+        } catch let error as ServiceError {
+            #expect(error.code == .invalidArgument)
+        }
+        let list = try system.client().jobs(JobRequest(version: .v1, request: .list(true)))
+        #expect(list.reply == .list(JobList(jobs: [])))
+    }
+}

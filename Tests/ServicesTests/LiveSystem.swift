@@ -1,0 +1,147 @@
+import Foundation
+import Messaging
+import Services
+import Testing
+import Wire
+
+/// The real executables on loopback, each a separate process, around one temporary data
+/// directory: what the integration tests start, kill and restart.
+final class LiveSystem {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binaries: URL {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            if FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("cuentista-trainer").path) { return directory }
+            directory = directory.deletingLastPathComponent()
+        }
+        return repository.appendingPathComponent(".build/debug")
+    }
+
+    let data: String
+    let endpoint: String
+    let context = ZMQContext()
+    var processes: [String: Process] = [:]
+    var extraCoordinatorArguments: [String]
+
+    init(coordinatorArguments: [String] = []) throws {
+        data = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-live-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: data + "/logs", withIntermediateDirectories: true)
+        endpoint = "tcp://127.0.0.1:\(Self.freePort())"
+        extraCoordinatorArguments = coordinatorArguments
+    }
+
+    deinit {
+        for process in processes.values where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: data)
+    }
+
+    /// A TCP port nobody listens on right now.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @discardableResult
+    func start(_ name: String, _ executable: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binaries.appendingPathComponent(executable)
+        process.arguments = arguments
+        let log = "\(data)/logs/\(name).log"
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        processes[name] = process
+        return process
+    }
+
+    func startCoordinator() throws {
+        try start("coordinator", "cuentista", ["coordinator", "--bind", endpoint, "--data-dir", data, "--log-level", "debug"] + extraCoordinatorArguments)
+    }
+
+    func startWorker(_ name: String, _ executable: String, _ arguments: [String] = []) throws {
+        try start(name, executable, ["--connect", endpoint, "--data-dir", data, "--worker-id", name] + arguments)
+    }
+
+    func client(timeoutMilliseconds: Int = 10_000) throws -> ServiceClient {
+        try ServiceClient(context: context, endpoint: endpoint, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    func log(_ name: String) -> String { (try? String(contentsOfFile: "\(data)/logs/\(name).log", encoding: .utf8)) ?? "" }
+
+    /// Waits until the coordinator lists `count` workers of `service`.
+    func waitForWorkers(_ service: String, count: Int, timeout: TimeInterval = 20) throws {
+        let client = try self.client(timeoutMilliseconds: 1000)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = try? client.status(), (status.services.first { $0.service == service }?.workers.count ?? 0) >= count { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("\(count) '\(service)' worker(s) did not register within \(timeout) s; coordinator log:\n\(log("coordinator"))")
+        throw CancellationError()
+    }
+
+    func signal(_ name: String, _ number: Int32) {
+        if let process = processes[name], process.isRunning { kill(process.processIdentifier, number) }
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit status.
+    @discardableResult
+    func stop(_ name: String, timeout: TimeInterval = 30) -> Int32? {
+        guard let process = processes[name] else { return nil }
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); return nil }
+        return process.terminationStatus
+    }
+
+    func kill9(_ name: String) {
+        guard let process = processes[name] else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Copies a fixture model into the data directory (jobs name it relatively).
+    func addModel(_ fixture: String, as name: String) throws {
+        try FileManager.default.createDirectory(atPath: "\(data)/models", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.repository.appendingPathComponent("Tests/Fixtures/models/\(fixture)").path,
+                                         toPath: "\(data)/models/\(name)")
+    }
+
+    func addCorpus() throws {
+        try FileManager.default.copyItem(atPath: Self.repository.appendingPathComponent("corpus").path, toPath: "\(data)/corpus")
+    }
+
+    func submit(_ request: JobRequest.Request) throws -> JobStatus {
+        let reply = try client().jobs(JobRequest(version: .v1, request: request))
+        guard case let .status(status) = reply.reply else { throw CancellationError() }
+        return status
+    }
+
+    func jobStatus(_ id: String) throws -> JobStatus {
+        try submit(.status(id))
+    }
+
+    /// Polls until the job ends (or the timeout passes) and returns its last status.
+    func waitForJob(_ id: String, timeout: TimeInterval = 120) throws -> JobStatus {
+        let deadline = Date().addingTimeInterval(timeout)
+        var status = try jobStatus(id)
+        while Date() < deadline && [.queued, .running].contains(status.state) {
+            Thread.sleep(forTimeInterval: 0.2)
+            status = try jobStatus(id)
+        }
+        return status
+    }
+}
