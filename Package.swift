@@ -77,7 +77,8 @@ let package = Package(
         .executableTarget(name: "cuentista-prep", dependencies: ["Services"]),
         .executableTarget(name: "cuentista-trainer", dependencies: ["Services"]),
         .executableTarget(
-            name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training"], path: "Benchmarks/CuentistaBench",
+            name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training", "Services", "Messaging", "Wire", "Jobs",
+                                                    .product(name: "Logging", package: "swift-log")], path: "Benchmarks/CuentistaBench",
             swiftSettings: fastMath),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: fastMath),

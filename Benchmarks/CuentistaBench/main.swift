@@ -12,6 +12,7 @@ import Training
 ///        cuentista-bench bandwidth
 ///        cuentista-bench encode TOKENIZER_DIR TEXT_FILE ROUNDS
 ///        cuentista-bench train MODEL_DIR BATCH SEQ STEPS
+///        cuentista-bench roundtrip ENDPOINT DATA_DIR TOKENIZER CLIENTS REQUESTS
 let arguments = CommandLine.arguments
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -191,6 +192,11 @@ case "kernels":
         }
     }
     json(report)
+case "roundtrip":
+    guard arguments.count == 7, let clients = Int(arguments[5]), let requests = Int(arguments[6]) else {
+        fatalError("usage: cuentista-bench roundtrip ENDPOINT DATA_DIR TOKENIZER CLIENTS REQUESTS")
+    }
+    json(try Roundtrip.run(endpoint: arguments[2], dataDirectory: arguments[3], tokenizer: arguments[4], clients: clients, requests: requests))
 default:
     fatalError("usage: cuentista-bench forward|sgemm|kernels ...")
 }
