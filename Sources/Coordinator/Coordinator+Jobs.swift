@@ -45,7 +45,7 @@ extension Coordinator {
             } else if job.state == .running && !job.cancelRequested {
                 job.cancelRequested = true
                 persist(job)
-                if let worker = workers.values.first(where: { $0.assignments.contains { if case .job(id) = $0 { true } else { false } } }) {
+                if let worker = holder(of: id) {
                     let cancel = JobAssignment(version: .v1, jobId: id, attempt: UInt32(job.attempts), action: .cancel(true))
                     sendToWorker(worker.identity, .request, [Self.jobAddress(id), [], cancel.wire()])
                 }
@@ -128,7 +128,7 @@ extension Coordinator {
         }
     }
 
-    func handleJobReply(jobId: String, body: [UInt8], final: Bool, worker: WorkerEntry?) {
+    func handleJobReply(jobId: String, body: [UInt8], final: Bool) {
         guard var job = store.jobs[jobId], !job.state.isFinished else { return }
         guard let reply = try? JobReply(wire: body) else {
             logger.warning("a worker's reply for \(jobId) is not a JobReply; dropped")
@@ -137,11 +137,6 @@ extension Coordinator {
         switch reply.reply {
         case let .progress(progress) where !final:
             lastProgress[jobId] = progress
-            if job.state != .running, let worker {
-                job.state = .running
-                job.worker = worker.name
-                persist(job)
-            }
             forward(JobReply(reply: .progress(progress)), to: jobId, final: false)
         case let .status(status) where final:
             lastProgress[jobId] = nil
@@ -184,6 +179,7 @@ extension Coordinator {
     func jobLostWorker(_ id: String, worker: String, reason: String) {
         guard var job = store.jobs[id], !job.state.isFinished else { return }
         job.worker = ""
+        lastProgress[id] = nil
         if job.cancelRequested {
             job.state = .cancelled
             job.error = "cancelled (its worker \(worker) stopped: \(reason))"

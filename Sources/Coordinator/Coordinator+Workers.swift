@@ -52,23 +52,34 @@ extension Coordinator {
         let entry = WorkerEntry(identity: identity, hello: hello, expiry: expiry)
         workers[identity] = entry
         workerOrder.append(identity)
-        // A worker that kept running a job while the coordinator restarted reports it here.
-        if !hello.currentJob.isEmpty, var job = store.jobs[hello.currentJob], !job.state.isFinished {
-            job.state = .running
-            job.worker = entry.name
-            try? store.put(job)
-            entry.assignments.append(.job(job.id))
-            logger.info("worker \(entry.name) is still running \(job.id)")
+        // A worker that kept running a job while it was cut off (or while the coordinator
+        // restarted) reports it here: it keeps the job unless another worker took it over.
+        if !hello.currentJob.isEmpty, let job = store.jobs[hello.currentJob] {
+            if !job.state.isFinished && holder(of: job.id) == nil {
+                adopt(job.id, by: entry)
+            } else {
+                logger.warning("worker \(entry.name) still runs \(job.id), which is \(job.state.isFinished ? job.state.rawValue : "running elsewhere"): cancelling its copy")
+                let cancel = JobAssignment(version: .v1, jobId: job.id, action: .cancel(true))
+                sendToWorker(identity, .request, [Self.jobAddress(job.id), [], cancel.wire()])
+            }
         }
         logger.info("worker \(entry.name) registered for service '\(hello.service)' (capacity \(max(1, hello.capacity)), host \(hello.host))")
     }
 
     func handleWorkerReply(worker: WorkerEntry?, identity: [UInt8], client: [UInt8], body: [UInt8], final: Bool) {
         if let jobId = Self.jobId(fromAddress: client) {
-            // Accepted from any worker: after a coordinator restart the reply may come from a
-            // connection the new coordinator does not know yet.
-            if final, let worker { worker.assignments.removeAll { if case .job(jobId) = $0 { true } else { false } } }
-            return handleJobReply(jobId: jobId, body: body, final: final, worker: worker)
+            // Only the job's holder speaks for it: a worker that was cut off and replaced must
+            // not finish (or cancel) the job the replacement is running. A registered worker
+            // answering for a job nobody holds (the coordinator restarted) takes it back.
+            guard let worker else { return }
+            let holder = holder(of: jobId)
+            if holder == nil, let job = store.jobs[jobId], !job.state.isFinished { adopt(jobId, by: worker) }
+            guard self.holder(of: jobId) === worker else {
+                logger.debug("ignored a reply for \(jobId) from \(worker.name), which does not hold it")
+                return
+            }
+            if final { worker.assignments.removeAll { if case .job(jobId) = $0 { true } else { false } } }
+            return handleJobReply(jobId: jobId, body: body, final: final)
         }
         guard let worker else { sendToWorker(identity, .disconnect); return }
         guard let index = worker.assignments.firstIndex(where: { if case let .request(r) = $0 { r.client == client } else { false } }),
@@ -90,6 +101,20 @@ extension Coordinator {
             let call = GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "")))
             sendToWorker(worker.identity, .request, [client, [], call.wire()])
         }
+    }
+
+    /// The worker running a job, if any.
+    func holder(of jobId: String) -> WorkerEntry? {
+        workers.values.first { $0.assignments.contains { if case .job(jobId) = $0 { true } else { false } } }
+    }
+
+    func adopt(_ jobId: String, by worker: WorkerEntry) {
+        guard var job = store.jobs[jobId] else { return }
+        job.state = .running
+        job.worker = worker.name
+        persist(job)
+        worker.assignments.append(.job(jobId))
+        logger.info("worker \(worker.name) is still running \(jobId): it keeps it")
     }
 
     func heartbeatWorkers() {

@@ -111,4 +111,59 @@ struct FaultTests {
         let after = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(out: "runs/c", epochs: 1)))))
         #expect(try system.waitForJob(after.jobId).state == .succeeded)
     }
+
+    @Test("a job whose workers keep dying fails after the last attempt, with the reason")
+    func attemptsRunOut() throws {
+        let system = try LiveSystem(coordinatorArguments: ["--max-attempts", "2"])
+        try system.addModel("tiny-safetensors", as: "tiny")
+        try system.addCorpus()
+        try system.startCoordinator()
+        try system.startWorker("prep", "cuentista-prep")
+        try system.waitForWorkers("prepare", count: 1)
+        let prepared = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec(limit: 200)))))
+        #expect(try system.waitForJob(prepared.jobId).state == .succeeded)
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 50)))))
+        for (attempt, name) in ["trainer-a", "trainer-b"].enumerated() {
+            try system.startWorker(name, "cuentista-trainer")
+            try Self.follow(system, job.jobId) { $0.step >= 1 }
+            #expect(try system.jobStatus(job.jobId).attempts == UInt32(attempt + 1))
+            system.kill9(name)
+            if attempt == 0 {
+                // Back in the queue once the coordinator has missed the heartbeats.
+                let deadline = Date().addingTimeInterval(10)
+                while try system.jobStatus(job.jobId).state == .running && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+                #expect(try system.jobStatus(job.jobId).state == .queued)
+            }
+        }
+        let final = try system.waitForJob(job.jobId, timeout: 15)
+        #expect(final.state == .failed)
+        #expect(final.error.contains("attempt 2 of 2"), "\(final.error)")
+    }
+
+    @Test("a frozen trainer (SIGSTOP: connected, silent) loses its job after 3 missed heartbeats; thawed, it gives it up")
+    func frozenTrainer() throws {
+        let system = try Self.systemWithData(trainers: ["trainer-a", "trainer-b"])
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 4, saveEvery: 10)))))
+        try Self.follow(system, job.jobId) { !$0.checkpoint.isEmpty }
+        let frozen = try system.jobStatus(job.jobId).worker, other = frozen == "trainer-a" ? "trainer-b" : "trainer-a"
+        let stoppedAt = Date()
+        system.signal(frozen, SIGSTOP)
+        var status = try system.jobStatus(job.jobId)
+        while status.worker != other && Date().timeIntervalSince(stoppedAt) < 15 {
+            Thread.sleep(forTimeInterval: 0.1)
+            status = try system.jobStatus(job.jobId)
+        }
+        let takeover = Date().timeIntervalSince(stoppedAt)
+        #expect(status.worker == other, "\(system.log("coordinator"))")
+        #expect(takeover >= 2.5 && takeover < 6, "took \(takeover) s")
+        system.signal(frozen, SIGCONT)
+        let final = try system.waitForJob(job.jobId)
+        #expect(final.state == .succeeded, "\(final.error)")
+        #expect(final.worker == other)
+        #expect(final.attempts == 2)
+        // The thawed worker reconnected and was told to drop its copy.
+        let deadline = Date().addingTimeInterval(10)
+        while !system.log(frozen).contains("cancelling \(job.jobId)") && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(system.log(frozen).contains("cancelling \(job.jobId)"), "\(system.log(frozen))")
+    }
 }
