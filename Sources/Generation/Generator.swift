@@ -19,6 +19,10 @@ public enum FinishReason: String, Sendable, Codable {
     case stop
     /// max_new_tokens, or the model's context (n_positions), was reached.
     case length
+    /// Stopped on request (a client's cancel or disconnect).
+    case cancelled
+    /// The request's generation deadline passed.
+    case deadline
 }
 
 public struct Completion: Sendable, Codable {
@@ -81,82 +85,43 @@ public final class Generator: Sendable {
         var generated: Int { tokens.count - promptLength }
     }
 
-    public func run(_ requests: [GenerationRequest], onEvent: (GenerationEvent) -> Void = { _ in }) throws(GenerationError) -> [[Completion]] {
-        let context = model.config.nPositions
-        for request in requests {
-            try request.parameters.validate(promptLength: request.prompt.count, contextLength: context)
-            if let bad = request.prompt.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
-                throw .invalidParameter(name: "prompt", reason: "token id \(bad) is outside the vocabulary (size \(model.config.vocabSize))")
-            }
-            if let bad = request.parameters.logitBias.keys.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
-                throw .invalidParameter(name: "logit_bias", reason: "token id \(bad) is outside the vocabulary (size \(model.config.vocabSize))")
-            }
+    /// Checks a request against this model before it is queued.
+    public func validate(_ request: GenerationRequest) throws(GenerationError) {
+        try request.parameters.validate(promptLength: request.prompt.count, contextLength: model.config.nPositions)
+        if let bad = request.prompt.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+            throw .invalidParameter(name: "prompt", reason: "token id \(bad) is outside the vocabulary (size \(model.config.vocabSize))")
         }
-        let longest = requests.map { $0.prompt.count + $0.parameters.maxNewTokens }.max() ?? 1
-        let cache = KVCache(config: model.config, slots: requests.reduce(0) { $0 + $1.parameters.n }, maxLength: min(longest, context))
-
-        var sequences: [Sequence] = []
-        for (r, request) in requests.enumerated() {
-            for i in 0..<request.parameters.n {
-                // Each completion draws from its own generator: same seed, same text, whatever
-                // else shares the batch.
-                let seed = request.parameters.seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
-                sequences.append(Sequence(request: r, index: i, slot: sequences.count, parameters: request.parameters,
-                                          promptLength: request.prompt.count, tokens: request.prompt,
-                                          random: SeededGenerator(seed: seed), text: TextStream(stops: request.parameters.stop)))
-            }
+        if let bad = request.parameters.logitBias.keys.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+            throw .invalidParameter(name: "logit_bias", reason: "token id \(bad) is outside the vocabulary (size \(model.config.vocabSize))")
         }
-
-        // Prefill each prompt once, in one pass, then share it with its other completions.
-        var items: [CachedToken] = []
-        var firstSlot: [Int] = []
-        for (r, request) in requests.enumerated() {
-            let slot = sequences.firstIndex { $0.request == r }!
-            firstSlot.append(slot)
-            for (t, token) in request.prompt.enumerated() {
-                items.append(CachedToken(slot: slot, token: token, wantsLogits: t == request.prompt.count - 1))
-            }
-        }
-        var logits = try forward(items, cache)
-        let V = model.config.vocabSize
-        var rows: [Int: ArraySlice<Float>] = [:]
-        for (r, slot) in firstSlot.enumerated() {
-            for s in sequences.indices where sequences[s].request == r && s != slot { cache.copy(slot: slot, to: s) }
-            for s in sequences.indices where sequences[s].request == r { rows[s] = logits[(r * V)..<((r + 1) * V)] }
-        }
-
-        while true {
-            var active: [Int] = []
-            for s in sequences.indices where sequences[s].finish == nil {
-                step(&sequences[s], logits: Array(rows[s]!), onEvent: onEvent)
-                if sequences[s].finish == nil && sequences[s].tokens.count >= context { sequences[s].finish = .length }
-                if let reason = sequences[s].finish {
-                    finish(&sequences[s], reason: reason, onEvent: onEvent)
-                } else {
-                    active.append(s)
-                }
-            }
-            if active.isEmpty { break }
-            logits = try forward(active.map { CachedToken(slot: $0, token: sequences[$0].tokens.last!, wantsLogits: true) }, cache)
-            rows = [:]
-            for (row, s) in active.enumerated() { rows[s] = logits[(row * V)..<((row + 1) * V)] }
-        }
-
-        var results = requests.map { _ in [Completion]() }
-        for sequence in sequences {
-            results[sequence.request].append(completion(sequence))
-        }
-        return results
     }
 
-    private func forward(_ items: [CachedToken], _ cache: KVCache) throws(GenerationError) -> [Float] {
+    /// Runs the requests together (continuous batching over enough slots for all of them) and
+    /// returns each request's completions. Every request gives what it would give alone.
+    public func run(_ requests: [GenerationRequest], onEvent: (GenerationEvent) -> Void = { _ in }) throws(GenerationError) -> [[Completion]] {
+        for request in requests { try validate(request) }
+        let longest = requests.map { $0.prompt.count + $0.parameters.maxNewTokens }.max() ?? 1
+        let scheduler = BatchScheduler(generator: self, slots: max(1, requests.reduce(0) { $0 + $1.parameters.n }),
+                                       maxLength: min(longest, model.config.nPositions))
+        for request in requests { _ = try scheduler.submit(request) }
+        var results = requests.map { _ in [Completion]() }
+        while !scheduler.isIdle {
+            try scheduler.step { event in
+                if case let .finished(completion) = event { results[completion.request].append(completion) }
+                onEvent(event)
+            }
+        }
+        return results.map { $0.sorted { $0.index < $1.index } }
+    }
+
+    func forward(_ items: [CachedToken], _ cache: KVCache) throws(GenerationError) -> [Float] {
         do { return try model.forward(items: items, cache: cache, decodeWeights: decodeWeights) } catch { throw .model(error.description) }
     }
 
     /// Processes one row of logits, chooses the next token and updates the sequence.
-    private func step(_ sequence: inout Sequence, logits raw: [Float], onEvent: (GenerationEvent) -> Void) {
+    func step(_ sequence: inout Sequence, logits raw: ArraySlice<Float>, onEvent: (GenerationEvent) -> Void) {
         let p = sequence.parameters
-        var processed = raw
+        var processed = Array(raw)
         if !p.logitBias.isEmpty { LogitsProcessors.logitBias(&processed, p.logitBias) }
         if p.repetitionPenalty != 1 { LogitsProcessors.repetitionPenalty(&processed, context: sequence.tokens, penalty: p.repetitionPenalty) }
         if p.presencePenalty != 0 || p.frequencyPenalty != 0 {
@@ -196,7 +161,7 @@ public final class Generator: Sendable {
         var traceStep: TraceStep?
         if p.traceTop > 0 {
             if probabilities.isEmpty { probabilities = LogitsProcessors.softmax(processed) }
-            let rawProbabilities = LogitsProcessors.softmax(raw)
+            let rawProbabilities = LogitsProcessors.softmax(Array(raw))
             let top = probabilities.indices.sorted { (probabilities[$0], -$0) > (probabilities[$1], -$1) }.prefix(p.traceTop)
             let chosenProbability = probabilities[choice]
             traceStep = TraceStep(
@@ -224,7 +189,8 @@ public final class Generator: Sendable {
         }
     }
 
-    private func finish(_ sequence: inout Sequence, reason: FinishReason, onEvent: (GenerationEvent) -> Void) {
+    func finish(_ sequence: inout Sequence, reason: FinishReason, onEvent: (GenerationEvent) -> Void) {
+        sequence.finish = reason
         let rest = sequence.text.finish()
         if !rest.isEmpty {
             sequence.output += rest
@@ -233,7 +199,7 @@ public final class Generator: Sendable {
         onEvent(.finished(completion(sequence)))
     }
 
-    private func completion(_ sequence: Sequence) -> Completion {
+    func completion(_ sequence: Sequence) -> Completion {
         Completion(request: sequence.request, index: sequence.index, tokens: Array(sequence.tokens[sequence.promptLength...]),
                    text: sequence.output, finishReason: sequence.finish ?? .length, promptTokens: sequence.promptLength,
                    trace: sequence.trace)

@@ -96,16 +96,11 @@ public enum DecodeMatmul {
                         a7.addProduct(load(xk + 7 * K), wv)
                         k += vecWidth
                     }
-                    out[m * O + o] = reduce(a0) + b
-                    out[(m + 1) * O + o] = reduce(a1) + b
-                    out[(m + 2) * O + o] = reduce(a2) + b
-                    out[(m + 3) * O + o] = reduce(a3) + b
-                    out[(m + 4) * O + o] = reduce(a4) + b
-                    out[(m + 5) * O + o] = reduce(a5) + b
-                    out[(m + 6) * O + o] = reduce(a6) + b
-                    out[(m + 7) * O + o] = reduce(a7) + b
+                    let sums = SIMD8<Float>(reduce(a0), reduce(a1), reduce(a2), reduce(a3), reduce(a4), reduce(a5), reduce(a6), reduce(a7))
                     for r in 0..<8 {
-                        for kk in main..<K { out[(m + r) * O + o] += x0[r * K + kk] * Format.scalar(w, kk) }
+                        var s = sums[r]
+                        for kk in main..<K { s += x0[r * K + kk] * Format.scalar(w, kk) }
+                        out[(m + r) * O + o] = s + b
                     }
                     m += 8
                 }
@@ -134,21 +129,17 @@ public enum DecodeMatmul {
                     m += 4
                 }
                 while m < M {
+                    // One accumulator, as in the four- and eight-row passes: a row's result must
+                    // not depend on how many rows share the call, so that a request decodes the
+                    // same alone and in any batch (the decode step is memory-bound either way).
                     let x0 = x + m * K
-                    var a0 = Vec.zero, a1 = Vec.zero, a2 = Vec.zero, a3 = Vec.zero
+                    var a0 = Vec.zero
                     var k = 0
-                    while k + 4 * vecWidth <= main {
-                        a0.addProduct(load(x0 + k), Format.load(w, k))
-                        a1.addProduct(load(x0 + k + vecWidth), Format.load(w, k + vecWidth))
-                        a2.addProduct(load(x0 + k + 2 * vecWidth), Format.load(w, k + 2 * vecWidth))
-                        a3.addProduct(load(x0 + k + 3 * vecWidth), Format.load(w, k + 3 * vecWidth))
-                        k += 4 * vecWidth
-                    }
                     while k < main {
                         a0.addProduct(load(x0 + k), Format.load(w, k))
                         k += vecWidth
                     }
-                    var s0 = reduce((a0 + a1) + (a2 + a3))
+                    var s0 = reduce(a0)
                     while k < K {
                         s0 += x0[k] * Format.scalar(w, k)
                         k += 1
