@@ -176,6 +176,7 @@ extension TokenEvent: CMessage {
         tokenBytes = swiftBytes(c.token_bytes)
         text = swiftString(c.text)
         trace = try swiftOptionalMessage(c.trace)
+        textOnly = c.text_only != 0
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__TokenEvent> {
@@ -185,6 +186,7 @@ extension TokenEvent: CMessage {
         m.pointee.token_bytes = arena.bytes(tokenBytes)
         m.pointee.text = arena.string(text)
         m.pointee.trace = trace?.c(in: arena)
+        m.pointee.text_only = textOnly ? 1 : 0
         return m
     }
 }

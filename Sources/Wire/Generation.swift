@@ -162,13 +162,17 @@ public struct TokenEvent: Sendable, Equatable {
     public var text: String
     /// Optional: only requests with `traceTop > 0` carry a trace.
     public var trace: TraceStep?
+    /// No new token: held-back text released at the end of the completion.
+    public var textOnly: Bool
 
-    public init(completion: UInt32 = 0, token: UInt32 = 0, tokenBytes: [UInt8] = [], text: String = "", trace: TraceStep? = nil) {
+    public init(completion: UInt32 = 0, token: UInt32 = 0, tokenBytes: [UInt8] = [], text: String = "", trace: TraceStep? = nil,
+                textOnly: Bool = false) {
         self.completion = completion
         self.token = token
         self.tokenBytes = tokenBytes
         self.text = text
         self.trace = trace
+        self.textOnly = textOnly
     }
 }
 

@@ -59,6 +59,7 @@ enum Samples {
         GenerateEvent(event: .error(error), requestId: "req-1"),
         GenerateEvent(event: .token(TokenEvent(completion: 1, token: 50_255, tokenBytes: [0xE2, 0x82, 0x00, 0xFF], text: unicode, trace: trace)), requestId: "req-1"),
         GenerateEvent(event: .token(TokenEvent(completion: 0, token: 7, tokenBytes: [], text: "", trace: nil)), requestId: "r"),
+        GenerateEvent(event: .token(TokenEvent(completion: 2, text: "¡fin", textOnly: true)), requestId: "r"),
         GenerateEvent(event: .final(final), requestId: "req-1"),
         GenerateEvent(event: .model(ModelInfo(model: "job:abc", parameters: 124_439_808, context: 1_024, vocabSize: 50_257)), requestId: "sw"),
         GenerateEvent(event: nil, requestId: "req-9"),

@@ -1319,7 +1319,7 @@ const ProtobufCMessageDescriptor cuentista__v1__trace_step__descriptor =
   (ProtobufCMessageInit) cuentista__v1__trace_step__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__token_event__field_descriptors[5] =
+static const ProtobufCFieldDescriptor cuentista__v1__token_event__field_descriptors[6] =
 {
   {
     "completion",
@@ -1381,10 +1381,23 @@ static const ProtobufCFieldDescriptor cuentista__v1__token_event__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "text_only",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TokenEvent, text_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__token_event__field_indices_by_name[] = {
   0,   /* field[0] = completion */
   3,   /* field[3] = text */
+  5,   /* field[5] = text_only */
   1,   /* field[1] = token */
   2,   /* field[2] = token_bytes */
   4,   /* field[4] = trace */
@@ -1392,7 +1405,7 @@ static const unsigned cuentista__v1__token_event__field_indices_by_name[] = {
 static const ProtobufCIntRange cuentista__v1__token_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__token_event__descriptor =
 {
@@ -1402,7 +1415,7 @@ const ProtobufCMessageDescriptor cuentista__v1__token_event__descriptor =
   "Cuentista__V1__TokenEvent",
   "cuentista.v1",
   sizeof(Cuentista__V1__TokenEvent),
-  5,
+  6,
   cuentista__v1__token_event__field_descriptors,
   cuentista__v1__token_event__field_indices_by_name,
   1,  cuentista__v1__token_event__number_ranges,
