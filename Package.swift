@@ -36,6 +36,7 @@ let package = Package(
         .executable(name: "cuentista-tokenizer", targets: ["cuentista-tokenizer"]),
         .executable(name: "cuentista-prep", targets: ["cuentista-prep"]),
         .executable(name: "cuentista-trainer", targets: ["cuentista-trainer"]),
+        .executable(name: "cuentista-generator", targets: ["cuentista-generator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,7 +65,7 @@ let package = Package(
 
         // The services: libzmq (Messaging), the protocol (Wire), the workers and the broker.
         .target(name: "Messaging", dependencies: ["CZMQ", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Services", dependencies: ["Messaging", "Wire", "Jobs", "Tokenizer", "Training", "Prep", "GPT2",
+        .target(name: "Services", dependencies: ["Messaging", "Wire", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels",
                                                  .product(name: "Logging", package: "swift-log"),
                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "Coordinator", dependencies: ["Messaging", "Wire", "Jobs", "Services", .product(name: "Logging", package: "swift-log")]),
@@ -76,6 +77,7 @@ let package = Package(
         .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging"]),
         .executableTarget(name: "cuentista-prep", dependencies: ["Services"]),
         .executableTarget(name: "cuentista-trainer", dependencies: ["Services"]),
+        .executableTarget(name: "cuentista-generator", dependencies: ["Services", "Kernels"]),
         .executableTarget(
             name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training", "Services", "Messaging", "Wire", "Jobs",
                                                     .product(name: "Logging", package: "swift-log")], path: "Benchmarks/CuentistaBench",
@@ -94,7 +96,8 @@ let package = Package(
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Jobs"]),
         // Real processes on loopback: the coordinator and the workers as users start them.
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Messaging", "Wire", "GPT2", "Tokenizer",
-                                                          "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer"]),
+                                                          "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",
+                                                          "cuentista-generator", "Generation"]),
         // Runs the built `cuentista` executable as a user would.
         .testTarget(name: "CLITests", dependencies: ["cuentista", "Training", "Tokenizer"]),
     ]

@@ -209,11 +209,7 @@ extension Coordinator {
     /// `--deploy`: the generators switch to the job's best model.
     func jobSucceeded(_ job: JobRecord) {
         guard case let .train(spec) = job.spec, spec.deploy else { return }
-        let call = GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: job.result)))
-        let generators = workers.values.filter { $0.service == "generate" }
-        for generator in generators {
-            sendToWorker(generator.identity, .request, [Self.jobAddress(job.id), [], call.wire()])
-        }
-        logger.info("\(job.id): deploying \(job.result) to \(generators.count) generator(s)")
+        logger.info("\(job.id): deploying \(job.result)")
+        switchModel(from: nil, SwitchModelRequest(version: .v1, model: job.result))
     }
 }

@@ -67,6 +67,10 @@ extension Coordinator {
     }
 
     func handleWorkerReply(worker: WorkerEntry?, identity: [UInt8], client: [UInt8], body: [UInt8], final: Bool) {
+        if let number = Self.broadcastNumber(fromAddress: client) {
+            guard let worker else { return }
+            return handleBroadcastReply(number, from: worker, body: body)
+        }
         if let jobId = Self.jobId(fromAddress: client) {
             // Only the job's holder speaks for it: a worker that was cut off and replaced must
             // not finish (or cancel) the job the replacement is running. A registered worker
@@ -87,7 +91,12 @@ extension Coordinator {
             logger.warning("worker \(worker.name) answered a request it does not hold; dropped")
             return
         }
-        if final { worker.assignments.remove(at: index) }
+        if final {
+            worker.assignments.remove(at: index)
+        } else if case var .request(streaming) = worker.assignments[index] {
+            streaming.streamed = true
+            worker.assignments[index] = .request(streaming)
+        }
         if !sendToClient(client, service: request.service, body: body, final: final) {
             clientVanished(client, worker: worker, service: request.service)
         }
@@ -136,11 +145,18 @@ extension Coordinator {
         guard let worker = workers.removeValue(forKey: identity) else { return }
         workerOrder.removeAll { $0 == identity }
         logger.warning("worker \(worker.name) of '\(worker.service)' removed: \(reason)")
+        for number in broadcasts.keys where broadcasts[number]!.waiting.contains(identity) {
+            broadcasts[number]!.waiting.remove(identity)
+            finishBroadcastIfDone(number)
+        }
         for assignment in worker.assignments.reversed() {
             switch assignment {
             case var .request(request):
                 request.attempts += 1
-                if request.attempts >= configuration.maxAttempts {
+                if request.streamed {
+                    replyError(to: request.client, service: request.service, code: .internal,
+                               "the worker serving this request stopped in the middle of its stream (\(reason)); send it again")
+                } else if request.attempts >= configuration.maxAttempts {
                     replyError(to: request.client, service: request.service, code: .internal,
                                "\(request.attempts) workers of '\(request.service)' failed while serving this request; giving up")
                 } else {

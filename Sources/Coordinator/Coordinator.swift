@@ -16,6 +16,8 @@ public struct CoordinatorConfiguration: Sendable {
     /// How long a request to a known service without a live worker waits for one.
     public var serviceWaitMilliseconds = 10_000
     public var heartbeatMilliseconds = Majordomo.heartbeatMilliseconds
+    /// Requests a service's busy workers leave waiting here; past it: OVERLOADED.
+    public var maxQueuedRequests = 64
     /// CurveZMQ: the coordinator's keys and the client keys it accepts (nil: no encryption).
     public var curve: CurveKeys?
     public var allowedClientKeys: [String] = []
@@ -40,6 +42,18 @@ public final class Coordinator {
         let body: [UInt8]
         let received: DispatchTime
         var attempts = 0
+        /// Generation requests: the client's id, for cancels.
+        var requestId = ""
+        /// Some partial reply reached the client: the request cannot be replayed elsewhere.
+        var streamed = false
+    }
+
+    /// A model switch sent to every generator; the client gets one answer when all replied.
+    struct Broadcast {
+        let client: [UInt8]?
+        var waiting: Set<[UInt8]>
+        var reply: [UInt8]?
+        var error: [UInt8]?
     }
 
     enum Assignment {
@@ -49,7 +63,7 @@ public final class Coordinator {
 
     final class WorkerEntry {
         let identity: [UInt8]
-        let hello: WorkerHello
+        var hello: WorkerHello
         var expiry: DispatchTime
         var assignments: [Assignment] = []
         var busyReported = 0
@@ -77,6 +91,8 @@ public final class Coordinator {
     var queues: [String: [PendingRequest]] = [:]
     var followers: [String: [[UInt8]]] = [:]
     var lastProgress: [String: JobProgress] = [:]
+    var broadcasts: [Int: Broadcast] = [:]
+    var nextBroadcast = 0
     var zapHandler: ZAPHandler?
     /// Frames that could not be parsed at all and were dropped (see service.proto).
     public private(set) var droppedFrames = 0
@@ -190,7 +206,20 @@ public final class Coordinator {
             return replyError(to: client, service: service, code: .unknownService,
                               "no worker has registered service '\(service)' (services: jobs, status, \(Self.knownServices.sorted().joined(separator: ", ")))")
         }
-        queues[service, default: []].append(PendingRequest(client: client, service: service, body: body, received: .now()))
+        var request = PendingRequest(client: client, service: service, body: body, received: .now())
+        if service == "generate", let call = try? GeneratorCall(wire: body) {
+            switch call.call {
+            case let .cancel(cancel): return cancelGeneration(from: client, cancel)
+            case let .switchModel(switchModel): return self.switchModel(from: client, switchModel)
+            case let .generate(generate): request.requestId = generate.requestId
+            case nil: break
+            }
+        }
+        if registered && freeWorker(for: service) == nil && queues[service, default: []].count >= configuration.maxQueuedRequests {
+            return replyError(to: client, service: service, code: .overloaded,
+                              "every '\(service)' worker is busy and \(configuration.maxQueuedRequests) requests already wait; retry later")
+        }
+        queues[service, default: []].append(request)
     }
 
     // MARK: sending

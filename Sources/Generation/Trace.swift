@@ -5,6 +5,12 @@ public struct Candidate: Sendable, Equatable, Codable {
     public let probability: Float
     /// Probability after penalties, filters and temperature: what the decoder chose from.
     public let processedProbability: Float
+
+    public init(token: Int32, probability: Float, processedProbability: Float) {
+        self.token = token
+        self.probability = probability
+        self.processedProbability = processedProbability
+    }
 }
 
 public struct TraceStep: Sendable, Equatable, Codable {
@@ -18,4 +24,13 @@ public struct TraceStep: Sendable, Equatable, Codable {
     public let chosenLogProbability: Float
     /// For epsilon-greedy: whether this step took the argmax.
     public let tookArgmax: Bool
+
+    public init(step: Int, candidates: [Candidate], chosen: Int32, chosenRank: Int, chosenLogProbability: Float, tookArgmax: Bool) {
+        self.step = step
+        self.candidates = candidates
+        self.chosen = chosen
+        self.chosenRank = chosenRank
+        self.chosenLogProbability = chosenLogProbability
+        self.tookArgmax = tookArgmax
+    }
 }

@@ -57,27 +57,33 @@ public final class MajordomoWorker {
         try socket!.send([[], Majordomo.workerHeader, [command.rawValue]] + rest)
     }
 
-    /// Waits up to `timeoutMilliseconds` for the next request, doing the heartbeat work meanwhile.
-    public func next(timeoutMilliseconds: Int) throws(ZMQError) -> Request? {
+    /// Waits up to `timeoutMilliseconds` (0: just looks) for the next request, doing the
+    /// heartbeat work meanwhile. Returns nil early when one of `alsoWatching` becomes readable,
+    /// so a service can serve another socket from the same loop.
+    public func next(timeoutMilliseconds: Int, alsoWatching: [ZMQSocket] = []) throws(ZMQError) -> Request? {
         if socket == nil { try connect() }
         let start = DispatchTime.now()
         while true {
             try keepAlive()
-            let left = min(timeoutMilliseconds - Majordomo.milliseconds(since: start), heartbeatMilliseconds)
-            if left <= 0 { return nil }
-            guard try poll([socket!], timeoutMilliseconds: left)[0], let frames = try socket!.receive(dontWait: true) else { continue }
-            lastHeard = .now()
-            guard frames.count >= 3, frames[0].isEmpty, frames[1] == Majordomo.workerHeader, frames[2].count == 1,
-                  let command = Majordomo.WorkerCommand(rawValue: frames[2][0]) else { continue }
-            switch command {
-            case .request where frames.count >= 6:
-                return Request(client: frames[3], body: frames[5])
-            case .disconnect:
-                onReconnect("the broker asked this worker to reconnect")
-                try connect()
-            default:
-                continue  // heartbeats only refresh `lastHeard`
+            let left = max(0, min(timeoutMilliseconds - Majordomo.milliseconds(since: start), heartbeatMilliseconds))
+            let readable = try poll([socket!] + alsoWatching, timeoutMilliseconds: left)
+            if readable[0], let frames = try socket!.receive(dontWait: true) {
+                lastHeard = .now()
+                guard frames.count >= 3, frames[0].isEmpty, frames[1] == Majordomo.workerHeader, frames[2].count == 1,
+                      let command = Majordomo.WorkerCommand(rawValue: frames[2][0]) else { continue }
+                switch command {
+                case .request where frames.count >= 6:
+                    return Request(client: frames[3], body: frames[5])
+                case .disconnect:
+                    onReconnect("the broker asked this worker to reconnect")
+                    try connect()
+                default:
+                    break  // heartbeats only refresh `lastHeard`
+                }
+                continue
             }
+            if readable.dropFirst().contains(true) { return nil }
+            if Majordomo.milliseconds(since: start) >= timeoutMilliseconds { return nil }
         }
     }
 

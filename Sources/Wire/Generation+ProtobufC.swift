@@ -136,6 +136,7 @@ extension Candidate: CMessage {
         token = c.token
         probability = c.probability
         processedProbability = c.processed_probability
+        text = swiftString(c.text)
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__Candidate> {
@@ -143,6 +144,7 @@ extension Candidate: CMessage {
         m.pointee.token = token
         m.pointee.probability = probability
         m.pointee.processed_probability = processedProbability
+        m.pointee.text = arena.string(text)
         return m
     }
 }
@@ -155,6 +157,7 @@ extension TraceStep: CMessage {
         chosenRank = c.chosen_rank
         chosenLogProbability = c.chosen_log_probability
         tookArgmax = swiftBool(c.took_argmax)
+        chosenText = swiftString(c.chosen_text)
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__TraceStep> {
@@ -165,6 +168,7 @@ extension TraceStep: CMessage {
         m.pointee.chosen_rank = chosenRank
         m.pointee.chosen_log_probability = chosenLogProbability
         m.pointee.took_argmax = cBool(tookArgmax)
+        m.pointee.chosen_text = arena.string(chosenText)
         return m
     }
 }

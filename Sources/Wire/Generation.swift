@@ -126,11 +126,14 @@ public struct Candidate: Sendable, Equatable {
     public var token: UInt32
     public var probability: Float
     public var processedProbability: Float
+    /// The token as text, for display.
+    public var text: String
 
-    public init(token: UInt32 = 0, probability: Float = 0, processedProbability: Float = 0) {
+    public init(token: UInt32 = 0, probability: Float = 0, processedProbability: Float = 0, text: String = "") {
         self.token = token
         self.probability = probability
         self.processedProbability = processedProbability
+        self.text = text
     }
 }
 
@@ -141,11 +144,14 @@ public struct TraceStep: Sendable, Equatable {
     public var chosenRank: UInt32
     public var chosenLogProbability: Float
     public var tookArgmax: Bool
+    /// The chosen token as text, for display.
+    public var chosenText: String
 
     public init(
         step: UInt32 = 0, candidates: [Candidate] = [], chosen: UInt32 = 0, chosenRank: UInt32 = 0,
-        chosenLogProbability: Float = 0, tookArgmax: Bool = false
+        chosenLogProbability: Float = 0, tookArgmax: Bool = false, chosenText: String = ""
     ) {
+        self.chosenText = chosenText
         self.step = step
         self.candidates = candidates
         self.chosen = chosen

@@ -131,6 +131,8 @@ struct FieldTableTests {
         expectField(token(TokenEvent(text: "t")), in: [3], 4, len)
         expectField(token(TokenEvent(trace: TraceStep())), in: [3], 5, len)
         expectField(token(TokenEvent(textOnly: true)), in: [3], 6, varint)
+        expectField(token(TokenEvent(trace: TraceStep(chosenText: "a"))), in: [3, 5], 7, len)
+        expectField(token(TokenEvent(trace: TraceStep(candidates: [Candidate(text: "a")]))), in: [3, 5, 2], 4, len)
         expectField(token(TokenEvent(trace: TraceStep(step: 1))), in: [3, 5], 1, varint)
         expectField(token(TokenEvent(trace: TraceStep(candidates: [Candidate()]))), in: [3, 5], 2, len)
         expectField(token(TokenEvent(trace: TraceStep(candidates: [Candidate(token: 1)]))), in: [3, 5, 2], 1, varint)

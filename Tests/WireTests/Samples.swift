@@ -45,8 +45,8 @@ enum Samples {
     ]
 
     static let trace = TraceStep(
-        step: 3, candidates: [Candidate(token: 11, probability: 0.5, processedProbability: 0.75), Candidate(token: 12, probability: 0.25, processedProbability: 0.125)],
-        chosen: 12, chosenRank: 1, chosenLogProbability: -2.0794415, tookArgmax: true)
+        step: 3, candidates: [Candidate(token: 11, probability: 0.5, processedProbability: 0.75, text: " había"), Candidate(token: 12, probability: 0.25, processedProbability: 0.125)],
+        chosen: 12, chosenRank: 1, chosenLogProbability: -2.0794415, tookArgmax: true, chosenText: "¿")
 
     static let final = GenerateFinal(
         completions: [

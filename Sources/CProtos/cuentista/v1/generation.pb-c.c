@@ -1152,7 +1152,7 @@ const ProtobufCMessageDescriptor cuentista__v1__cancel_request__descriptor =
   (ProtobufCMessageInit) cuentista__v1__cancel_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__candidate__field_descriptors[3] =
+static const ProtobufCFieldDescriptor cuentista__v1__candidate__field_descriptors[4] =
 {
   {
     "token",
@@ -1190,16 +1190,29 @@ static const ProtobufCFieldDescriptor cuentista__v1__candidate__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__Candidate, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__candidate__field_indices_by_name[] = {
   1,   /* field[1] = probability */
   2,   /* field[2] = processed_probability */
+  3,   /* field[3] = text */
   0,   /* field[0] = token */
 };
 static const ProtobufCIntRange cuentista__v1__candidate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__candidate__descriptor =
 {
@@ -1209,14 +1222,14 @@ const ProtobufCMessageDescriptor cuentista__v1__candidate__descriptor =
   "Cuentista__V1__Candidate",
   "cuentista.v1",
   sizeof(Cuentista__V1__Candidate),
-  3,
+  4,
   cuentista__v1__candidate__field_descriptors,
   cuentista__v1__candidate__field_indices_by_name,
   1,  cuentista__v1__candidate__number_ranges,
   (ProtobufCMessageInit) cuentista__v1__candidate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__trace_step__field_descriptors[6] =
+static const ProtobufCFieldDescriptor cuentista__v1__trace_step__field_descriptors[7] =
 {
   {
     "step",
@@ -1290,19 +1303,32 @@ static const ProtobufCFieldDescriptor cuentista__v1__trace_step__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "chosen_text",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TraceStep, chosen_text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__trace_step__field_indices_by_name[] = {
   1,   /* field[1] = candidates */
   2,   /* field[2] = chosen */
   4,   /* field[4] = chosen_log_probability */
   3,   /* field[3] = chosen_rank */
+  6,   /* field[6] = chosen_text */
   0,   /* field[0] = step */
   5,   /* field[5] = took_argmax */
 };
 static const ProtobufCIntRange cuentista__v1__trace_step__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__trace_step__descriptor =
 {
@@ -1312,7 +1338,7 @@ const ProtobufCMessageDescriptor cuentista__v1__trace_step__descriptor =
   "Cuentista__V1__TraceStep",
   "cuentista.v1",
   sizeof(Cuentista__V1__TraceStep),
-  6,
+  7,
   cuentista__v1__trace_step__field_descriptors,
   cuentista__v1__trace_step__field_indices_by_name,
   1,  cuentista__v1__trace_step__number_ranges,

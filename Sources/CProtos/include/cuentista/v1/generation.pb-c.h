@@ -227,10 +227,14 @@ struct  Cuentista__V1__Candidate
    * after penalties, filters and temperature
    */
   float processed_probability;
+  /*
+   * the token as text, for display (invalid UTF-8 replaced)
+   */
+  char *text;
 };
 #define CUENTISTA__V1__CANDIDATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__candidate__descriptor) \
-    , 0, 0, 0 }
+    , 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Cuentista__V1__TraceStep
@@ -243,10 +247,14 @@ struct  Cuentista__V1__TraceStep
   uint32_t chosen_rank;
   float chosen_log_probability;
   protobuf_c_boolean took_argmax;
+  /*
+   * the chosen token as text, for display
+   */
+  char *chosen_text;
 };
 #define CUENTISTA__V1__TRACE_STEP__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__trace_step__descriptor) \
-    , 0, 0,NULL, 0, 0, 0, 0 }
+    , 0, 0,NULL, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
