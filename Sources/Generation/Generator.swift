@@ -26,6 +26,16 @@ public enum FinishReason: String, Sendable, Codable {
 }
 
 public struct Completion: Sendable, Codable {
+    public init(request: Int, index: Int, tokens: [Int32], text: String, finishReason: FinishReason, promptTokens: Int, trace: [TraceStep]) {
+        self.request = request
+        self.index = index
+        self.tokens = tokens
+        self.text = text
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.trace = trace
+    }
+
     public let request: Int
     public let index: Int
     public let tokens: [Int32]

@@ -24,6 +24,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = 3
     @Option(help: "Requests above this many bytes are refused with TOO_LARGE.") var maxMessageBytes = Majordomo.defaultMaxMessageBytes
     @Option(help: "How long a request waits for a worker of a known service (ms).") var serviceWaitMs = 10_000
+    @Option(help: "Requests that may wait here for busy workers of a service; past it they get OVERLOADED.") var maxQueuedRequests = 64
     @Option(help: "CurveZMQ: this coordinator's key file (`cuentista keys generate`); enables encryption.") var keys: String?
     @Option(help: "CurveZMQ: a client or worker public key file allowed to connect (repeat).") var allowKey: [String] = []
     @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
@@ -38,6 +39,7 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.maxAttempts = maxAttempts
         configuration.maxMessageBytes = maxMessageBytes
         configuration.serviceWaitMilliseconds = serviceWaitMs
+        configuration.maxQueuedRequests = maxQueuedRequests
         if let keys {
             configuration.curve = try KeyFile.read(keys)
             configuration.allowedClientKeys = try allowKey.map { try KeyFile.read($0).publicKey }

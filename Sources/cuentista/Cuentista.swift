@@ -12,4 +12,15 @@ struct Cuentista: ParsableCommand {
         subcommands: [InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, TokenizerCommand.self,
                       NextCommand.self, GenerateCommand.self, CorpusCommand.self, PrepareCommand.self, TrainCommand.self,
                       CoordinatorCommand.self, JobsCommand.self, StatusCommand.self, UpCommand.self, KeysCommand.self])
+
+    /// A bare `--remote` means the coordinator on this machine.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        for index in arguments.indices.reversed() where arguments[index] == "--remote" {
+            if index + 1 == arguments.count || arguments[index + 1].hasPrefix("-") {
+                arguments.insert("tcp://127.0.0.1:5555", at: index + 1)
+            }
+        }
+        Self.main(arguments)
+    }
 }

@@ -19,8 +19,8 @@ struct GenerateCommand: ParsableCommand {
           cuentista generate --model DIR --prompt "Había una vez" --strategy sample --temperature 0.8 --top-k 50 --seed 1
         """)
 
-    @Option(help: "A model directory with weights, config.json and tokenizer files.")
-    var model: String
+    @Option(help: "A model directory with weights, config.json and tokenizer files (with --remote: the served model's name, optional).")
+    var model: String?
     @Option(help: "The text to continue.")
     var prompt: String
     @Option(help: "Tokens to generate at most.")
@@ -65,6 +65,8 @@ struct GenerateCommand: ParsableCommand {
     var stream = false
     @Flag(help: "Print ids, text, finish reason and trace as JSON.")
     var json = false
+    @Option(help: ArgumentHelp("Send the request to the generator service through the coordinator at this endpoint (bare --remote: tcp://127.0.0.1:5555).", valueName: "endpoint"))
+    var remote: String?
 
     func parameters() throws -> GenerationParameters {
         var p = GenerationParameters()
@@ -96,6 +98,8 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let remote { return try runRemote(endpoint: remote) }
+        guard let model else { throw ValidationError("--model is required (a model directory), unless --remote") }
         let directory = try LoadedModelDirectory(model)
         let tokenizer = directory.tokenizer
         let ids = try directory.encodePrompt(prompt)
@@ -114,14 +118,14 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         if stream && !json { print("") }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(completions), as: UTF8.self))
-            return
-        }
+        if json { return try printJSON(completions) }
+        show(completions, display: directory.display)
+    }
+
+    /// The output of a run, local or remote alike.
+    func show(_ completions: [Completion], display: (Int32) -> String) {
         for completion in completions {
-            if traceTop > 0 { printTrace(completion, directory) }
+            if traceTop > 0 { printTrace(completion, display: display) }
             if !stream {
                 if n > 1 { print("--- completion \(completion.index + 1)") }
                 print(prompt + completion.text)
@@ -130,15 +134,21 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 
+    func printJSON(_ completions: [Completion]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(completions), as: UTF8.self))
+    }
+
     /// The notebook's per-step table: candidates with their probabilities and the choice.
-    func printTrace(_ completion: Completion, _ directory: LoadedModelDirectory) {
+    func printTrace(_ completion: Completion, display: (Int32) -> String) {
         for step in completion.trace {
             let how = strategy == .greedy ? "argmax" : step.tookArgmax ? "argmax (epsilon)" : "sampled"
-            print("step \(step.step + 1): chose \"\(directory.display(step.chosen))\" (rank \(step.chosenRank), \(how), log p = \(String(format: "%.3f", step.chosenLogProbability)))")
+            print("step \(step.step + 1): chose \"\(display(step.chosen))\" (rank \(step.chosenRank), \(how), log p = \(String(format: "%.3f", step.chosenLogProbability)))")
             for candidate in step.candidates {
                 let mark = candidate.token == step.chosen ? "*" : " "
                 print(" \(mark) " + String(format: "%7.2f %%  %7.2f %%  ", candidate.probability * 100, candidate.processedProbability * 100)
-                      + "\"\(directory.display(candidate.token))\"")
+                      + "\"\(display(candidate.token))\"")
             }
         }
         print("(columns: model probability, probability after penalties/filters/temperature)\n")

@@ -19,6 +19,9 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Tokenizer workers.") var tokenizers = 1
     @Option(help: "Dataset-prep workers.") var preps = 1
     @Option(help: "Trainer workers.") var trainers = 1
+    @Option(help: "Model the generator serves (relative to --data-dir); without it no generator starts.") var model: String?
+    @Option(help: "Generators (with --model).") var generators = 1
+    @Option(help: "Sequences each generator decodes together.") var maxBatch = 8
     @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
 
     func run() throws {
@@ -31,10 +34,15 @@ struct UpCommand: ParsableCommand {
         for i in 0..<tokenizers { try group.start("tokenizer-\(i + 1)", executable: "cuentista-tokenizer", connect + (tokenizer.map { ["--tokenizer", $0] } ?? [])) }
         for i in 0..<preps { try group.start("prep-\(i + 1)", executable: "cuentista-prep", connect) }
         for i in 0..<trainers { try group.start("trainer-\(i + 1)", executable: "cuentista-trainer", connect) }
+        if let model {
+            for i in 0..<generators {
+                try group.start("generator-\(i + 1)", executable: "cuentista-generator", connect + ["--model", model, "--max-batch", String(maxBatch)])
+            }
+        }
         print("logs in \(group.logDirectory)")
 
         let client = try ServiceClient(context: .init(), endpoint: bind, timeoutMilliseconds: 2000)
-        let expected = tokenizers + preps + trainers
+        let expected = tokenizers + preps + trainers + (model == nil ? 0 : generators)
         let deadline = Date().addingTimeInterval(30)
         var last: StatusReply?
         while Date() < deadline && !stop.isRaised {

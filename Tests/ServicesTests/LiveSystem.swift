@@ -1,4 +1,5 @@
 import Foundation
+import GPT2
 import Messaging
 import Services
 import Testing
@@ -88,7 +89,8 @@ final class LiveSystem {
             if let status = try? client.status(), (status.services.first { $0.service == service }?.workers.count ?? 0) >= count { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        Issue.record("\(count) '\(service)' worker(s) did not register within \(timeout) s; coordinator log:\n\(log("coordinator"))")
+        let logs = processes.keys.sorted().map { "--- \($0):\n\(log($0).suffix(3000))" }.joined(separator: "\n")
+        Issue.record("\(count) '\(service)' worker(s) did not register within \(timeout) s; logs:\n\(logs)")
         throw CancellationError()
     }
 
@@ -105,6 +107,14 @@ final class LiveSystem {
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL); return nil }
         return process.terminationStatus
+    }
+
+    /// Waits for a process to exit on its own; its status, or nil if it is still running.
+    func waitForExit(_ name: String, timeout: TimeInterval = 30) -> Int32? {
+        guard let process = processes[name] else { return nil }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return process.isRunning ? nil : process.terminationStatus
     }
 
     func kill9(_ name: String) {
@@ -143,5 +153,40 @@ final class LiveSystem {
             status = try jobStatus(id)
         }
         return status
+    }
+}
+
+
+
+extension LiveSystem {
+    /// A randomly initialised model big enough that decoding takes a while (about 26M
+    /// parameters, 1,024 positions), with the tiny fixture's tokenizer.
+    func addSlowModel(as name: String) throws {
+        var config = GPT2Config(vocabSize: 512, nPositions: 1024, nEmbd: 512, nLayer: 8, nHead: 8)
+        (config.bosTokenId, config.eosTokenId) = (0, 0)
+        let model = GPT2.randomlyInitialized(config: config, seed: 11)
+        let path = "\(data)/models/\(name)"
+        try ModelLoader.save(model, to: path)
+        for file in ["tokenizer.json", "vocab.json", "merges.txt"] {
+            try FileManager.default.copyItem(atPath: Self.repository.appendingPathComponent("Tests/Fixtures/models/tiny-safetensors/\(file)").path,
+                                             toPath: "\(path)/\(file)")
+        }
+    }
+
+    /// Sends a generation request and collects its events until the final one (or an error).
+    func generate(_ request: GenerateRequest, timeout: Int = 60_000) throws -> (tokens: [TokenEvent], final: GenerateEvent) {
+        try Self.generate(request, context: context, endpoint: endpoint, timeout: timeout)
+    }
+
+    static func generate(_ request: GenerateRequest, context: ZMQContext, endpoint: String, timeout: Int = 60_000) throws -> (tokens: [TokenEvent], final: GenerateEvent) {
+        let client = try MajordomoClient(context: context, endpoint: endpoint)
+        try client.send(service: "generate", body: GeneratorCall(call: .generate(request)).wire())
+        var tokens: [TokenEvent] = []
+        while let reply = try client.receive(timeoutMilliseconds: timeout) {
+            let event = try GenerateEvent(wire: reply.body)
+            if case let .token(token) = event.event { tokens.append(token) }
+            if reply.final { return (tokens, event) }
+        }
+        throw CancellationError()
     }
 }
