@@ -268,6 +268,23 @@ struct GeneratorServiceTests {
         #expect(info.model == "runs/ft/final")
     }
 
+    @Test("cuentista generate --remote prints what the local command prints (trace table, streaming, JSON, n)")
+    func remoteCommand() throws {
+        let system = try Self.system()
+        let model = "\(system.data)/models/tiny"
+        for flags in [["--trace-top", "3", "--max-new-tokens", "12"],
+                      ["--strategy", "sample", "--seed", "4", "--temperature", "0.7", "--stream", "--max-new-tokens", "30"],
+                      ["--strategy", "epsilon-greedy", "--seed", "2", "--n", "2", "--json", "--trace-top", "2", "--max-new-tokens", "10"],
+                      ["--stop", "a", "--strategy", "sample", "--seed", "8", "--max-new-tokens", "40"]] {
+            let local = try CommandLineTests.run(["generate", "--model", model, "--prompt", "Había una vez"] + flags)
+            let remote = try CommandLineTests.run(["generate", "--prompt", "Había una vez", "--remote", system.endpoint] + flags)
+            #expect(local.status == 0 && remote.status == 0, "\(remote.output)")
+            #expect(remote.output == local.output, "flags \(flags)")
+        }
+        let invalid = try CommandLineTests.run(["generate", "--prompt", "Había", "--temperature=-1", "--remote", system.endpoint])
+        #expect(invalid.status != 0 && invalid.output.contains("temperature"), "\(invalid.output)")
+    }
+
     @Test("SIGTERM: the request in flight completes, new ones are refused, the process exits 0")
     func drain() throws {
         let system = try Self.system(slow: true)
