@@ -13,6 +13,7 @@ import Training
 ///        cuentista-bench encode TOKENIZER_DIR TEXT_FILE ROUNDS
 ///        cuentista-bench train MODEL_DIR BATCH SEQ STEPS
 ///        cuentista-bench roundtrip ENDPOINT DATA_DIR TOKENIZER CLIENTS REQUESTS
+///        cuentista-bench serve ENDPOINT CLIENTS REQUESTS PROMPT NEW VOCAB
 let arguments = CommandLine.arguments
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -192,6 +193,12 @@ case "kernels":
         }
     }
     json(report)
+case "serve":
+    guard arguments.count == 8, let clients = Int(arguments[3]), let requests = Int(arguments[4]), let prompt = Int(arguments[5]),
+          let new = Int(arguments[6]), let vocabulary = Int(arguments[7]) else {
+        fatalError("usage: cuentista-bench serve ENDPOINT CLIENTS REQUESTS PROMPT NEW VOCAB")
+    }
+    json(try Serve.run(endpoint: arguments[2], clients: clients, requests: requests, prompt: prompt, new: new, vocabulary: vocabulary))
 case "roundtrip":
     guard arguments.count == 7, let clients = Int(arguments[5]), let requests = Int(arguments[6]) else {
         fatalError("usage: cuentista-bench roundtrip ENDPOINT DATA_DIR TOKENIZER CLIENTS REQUESTS")
