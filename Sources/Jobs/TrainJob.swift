@@ -50,6 +50,8 @@ public struct TrainJobSpec: Codable, Sendable, Equatable {
         options.seed = seed
         options.shuffle = !noShuffle
         options.dropout = dropout
+        // Every step goes to the JSONL log: the loss curves are drawn from it.
+        options.logEvery = 1
         do { try options.validate() } catch {
             if case let .invalidOption(name, reason) = error { throw JobSpecError(field: name, reason) }
             throw JobSpecError(field: "options", error.description)

@@ -103,23 +103,40 @@ struct JobsCommand: ParsableCommand {
 
     /// Streams progress; exits non-zero unless the job succeeded.
     static func follow(_ id: String, _ connection: ClientArguments) throws {
-        let client = try connection.client()
+        let result = try follow(id, client: connection.client())
+        printEpochs(result.epochs)
+        printStatus(result.status)
+        guard result.status.state == .succeeded else { throw ExitCode(1) }
+    }
+
+    struct EpochRow {
+        let epoch: UInt32
+        let training: Float
+        let validation: Float
+        let perplexity: Float
+    }
+
+    /// Shows a job's progress (a bar on standard error) until it ends; its final status and
+    /// the evaluations it reported, one row per evaluation.
+    static func follow(_ id: String, client: ServiceClient) throws -> (status: JobStatus, epochs: [EpochRow]) {
         let interactive = isatty(2) == 1
-        var epochs: [(epoch: UInt32, train: Float, validation: Float, perplexity: Float)] = []
-        var last: JobStatus?
+        var epochs: [EpochRow] = []
+        var lastLine = Date.distantPast
         // A job may run for hours: no overall timeout, but the coordinator must stay reachable.
         let reply = try client.jobs(JobRequest(version: .v1, request: .follow(id)), timeoutMilliseconds: 24 * 3600 * 1000) { partial in
             switch partial.reply {
             case let .status(status):
-                last = status
                 FileHandle.standardError.write(Data("\(status.jobId): \(name(status.state))\(status.worker.isEmpty ? "" : " on \(status.worker)")\n".utf8))
             case let .progress(progress):
                 if let eval = progress.eval {
-                    epochs.append((progress.epoch + 1, progress.loss, eval.loss, eval.perplexity))
+                    epochs.append(EpochRow(epoch: progress.epoch + 1, training: progress.loss, validation: eval.loss, perplexity: eval.perplexity))
                     FileHandle.standardError.write(Data(((interactive ? "\n" : "") + String(format: "eval after step %d (epoch %d): loss %.4f  perplexity %.2f\n", progress.step, progress.epoch + 1, eval.loss, eval.perplexity)).utf8))
                 } else if !progress.checkpoint.isEmpty {
                     FileHandle.standardError.write(Data(((interactive ? "\n" : "") + "checkpoint \(progress.checkpoint)\n").utf8))
                 } else {
+                    // Without a terminal, a line every few seconds (and the last one).
+                    guard interactive || progress.step == progress.totalSteps || Date().timeIntervalSince(lastLine) > 5 else { return }
+                    lastLine = Date()
                     let width = 24, filled = width * Int(progress.step) / max(Int(progress.totalSteps), 1)
                     let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
                     let line = String(format: "[%@] step %d/%d  loss %.4f  %.0f tok/s  ETA %@", bar, progress.step, progress.totalSteps,
@@ -130,16 +147,16 @@ struct JobsCommand: ParsableCommand {
             }
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
-        guard case let .status(status) = reply.reply else { return }
-        _ = last
-        if !epochs.isEmpty {
-            print(" Epoch | Training Loss | Validation Loss | Perplexity")
-            for row in epochs {
-                print(String(format: " %5d | %13.6f | %15.6f | %10.2f", row.epoch, row.train, row.validation, row.perplexity))
-            }
+        guard case let .status(status) = reply.reply else { throw ValidationError("\(id): the coordinator's last reply was not a status") }
+        return (status, epochs)
+    }
+
+    static func printEpochs(_ epochs: [EpochRow]) {
+        guard !epochs.isEmpty else { return }
+        print(" Epoch | Training Loss | Validation Loss | Perplexity")
+        for row in epochs {
+            print(String(format: " %5d | %13.6f | %15.6f | %10.2f", row.epoch, row.training, row.validation, row.perplexity))
         }
-        printStatus(status)
-        guard status.state == .succeeded else { throw ExitCode(1) }
     }
 
     static func printStatus(_ status: JobStatus) {

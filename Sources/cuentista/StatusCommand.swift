@@ -7,11 +7,20 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Registered workers per service and the jobs queued or running.")
     @OptionGroup var connection: ClientArguments
+    @Option(help: "Exit 1 unless a worker with this id is registered (a readiness probe).") var requireWorker: String?
 
     func run() throws {
         let status: StatusReply
         do { status = try connection.client().status() } catch {
             throw ValidationError("\(error)")
+        }
+        if let requireWorker {
+            guard status.services.contains(where: { $0.workers.contains { $0.workerId == requireWorker } }) else {
+                print("\(requireWorker) is not registered")
+                throw ExitCode(1)
+            }
+            print("\(requireWorker) is registered")
+            return
         }
         StatusCommand.show(status)
     }

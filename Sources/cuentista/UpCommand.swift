@@ -100,14 +100,14 @@ struct ProcessGroup {
     }
 
     /// SIGTERM to the workers, then to the coordinator; SIGKILL whatever is left after 30 s.
-    func stopAll() {
+    func stopAll(quiet: Bool = false) {
         let workers = children.filter { $0.name != "coordinator" }, coordinator = children.filter { $0.name == "coordinator" }
         for batch in [workers, coordinator] {
             for child in batch where child.process.isRunning { kill(child.process.processIdentifier, SIGTERM) }
             let deadline = Date().addingTimeInterval(30)
             while batch.contains(where: { $0.process.isRunning }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
             for child in batch where child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
-            for child in batch { print("stopped \(child.name)") }
+            if !quiet { for child in batch { print("stopped \(child.name)") } }
         }
     }
 }

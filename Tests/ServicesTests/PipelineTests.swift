@@ -1,0 +1,47 @@
+import Foundation
+import FoundationXML
+import Testing
+
+/// The README's first command, small: `cuentista pipeline --quick` through real services.
+@Suite("cuentista pipeline")
+struct PipelineTests {
+    @Test("pipeline --quick finishes in under 2 minutes with a report holding the tables, the texts and a loss plot")
+    func quick() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pipeline-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let started = Date()
+        let result = try CommandLineTests.run(["pipeline", "--quick", "--data-dir", folder, "--bind", "tcp://127.0.0.1:\(LiveSystem.freePort())"])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(result.status == 0, "\(result.output.suffix(4000))")
+        #expect(seconds < 120, "took \(seconds) s")
+        for step in 1...8 { #expect(result.output.contains("[\(step)/8]")) }
+        let report = try String(contentsOfFile: "\(folder)/report.md", encoding: .utf8)
+        #expect(report.contains("### Top 10 next tokens after \"Había una vez\""))
+        #expect(report.contains("### Greedy decoding, step by step"))
+        #expect(report.components(separatedBy: "| Epoch | Training Loss | Validation Loss | Perplexity |").count == 3, "pre-training and fine-tuning tables")
+        #expect(report.contains("## Before and after, same prompts and seeds"))
+        let rows = report.split(separator: "\n").filter { $0.hasPrefix("| Había una vez | ") || $0.hasPrefix("| Este bolso | ") }
+        #expect(rows.count == 6)
+        #expect(report.contains("Validation perplexity on the product descriptions: **"))
+        // The plot is an SVG a browser opens: well-formed XML with the two curves.
+        let svg = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/loss.svg"))
+        let parser = XMLParser(data: svg)
+        #expect(parser.parse(), "loss.svg is not well-formed: \(String(describing: parser.parserError))")
+        let text = String(decoding: svg, as: UTF8.self)
+        #expect(text.components(separatedBy: "<polyline").count == 3)
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/runs/finetune/final/model.safetensors"))
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/logs/coordinator.log"))
+        // Every service it started has stopped.
+        #expect(!result.output.contains("still running"))
+    }
+
+    @Test("a failing step is named, with the log to read")
+    func failure() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pipeline-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try CommandLineTests.run(["pipeline", "--quick", "--data-dir", folder, "--model", "/nonexistent/model",
+                                               "--bind", "tcp://127.0.0.1:\(LiveSystem.freePort())"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("step 'Using the base model /nonexistent/model' failed"), "\(result.output.suffix(2000))")
+    }
+}
