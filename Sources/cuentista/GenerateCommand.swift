@@ -67,6 +67,8 @@ struct GenerateCommand: ParsableCommand {
     var json = false
     @Option(help: ArgumentHelp("Send the request to the generator service through the coordinator at this endpoint (bare --remote: tcp://127.0.0.1:5555).", valueName: "endpoint"))
     var remote: String?
+    @Option(help: "With --remote and CurveZMQ: the coordinator's public key file.") var serverKey: String?
+    @Option(help: "With --remote and CurveZMQ: this client's key file.") var keys: String?
 
     func parameters() throws -> GenerationParameters {
         var p = GenerationParameters()

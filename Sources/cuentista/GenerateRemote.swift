@@ -10,7 +10,11 @@ extension GenerateCommand {
     /// Ctrl-C cancels the request on the service before leaving.
     func runRemote(endpoint: String) throws {
         let stop = SignalFlag()
-        let client = try MajordomoClient(context: ZMQContext(), endpoint: endpoint)
+        var serverPublic: String?, own: CurveKeys?
+        if let serverKey { serverPublic = try KeyFile.read(serverKey).publicKey }
+        if let keys { own = try KeyFile.read(keys) }
+        if (serverPublic == nil) != (own == nil) { throw ValidationError("--server-key and --keys go together") }
+        let client = try MajordomoClient(context: ZMQContext(), endpoint: endpoint, serverKey: serverPublic, keys: own)
         let requestId = UUID().uuidString
         let request = GenerateRequest(version: .v1, requestId: requestId, model: model ?? "", prompt: .text(prompt),
                                       parameters: try parameters().wire, stream: true)
