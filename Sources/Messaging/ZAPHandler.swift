@@ -14,6 +14,7 @@ public final class ZAPHandler {
     /// `allowedClientKeys`: Z85 public keys (40 characters each).
     public init(context: ZMQContext, allowedClientKeys: Set<String>, logger: Logger) throws(ZMQError) {
         socket = try ZMQSocket(context, .rep)
+        try socket.setMaxMessageSize(64 << 10)
         try socket.bind("inproc://zeromq.zap.01")
         var keys = Set<[UInt8]>()
         for key in allowedClientKeys {

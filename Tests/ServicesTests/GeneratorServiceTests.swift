@@ -294,6 +294,22 @@ struct GeneratorServiceTests {
         #expect(invalid.status != 0 && invalid.output.contains("temperature"), "\(invalid.output)")
     }
 
+    @Test("--bind serves clients directly, without the coordinator; other services are refused there")
+    func directEndpoint() throws {
+        let direct = "tcp://127.0.0.1:\(LiveSystem.freePort())"
+        let system = try Self.system(generatorArguments: ["--bind", direct])
+        let greedy = Self.parameters { $0.maxNewTokens = 12 }
+        let result = try LiveSystem.generate(GenerateRequest(version: .v1, requestId: "direct", prompt: .text("Había una vez"), parameters: greedy, stream: true),
+                                             context: system.context, endpoint: direct)
+        guard case let .final(final) = result.final.event else { Issue.record("\(result.final)"); return }
+        #expect(final.completions[0].tokens.map { Int32(bitPattern: $0) } == (try Self.local("\(system.data)/models/tiny", "Había una vez", greedy))[0].tokens)
+        #expect(result.tokens.map(\.text).joined() == final.completions[0].text)
+        let client = try MajordomoClient(context: system.context, endpoint: direct)
+        let other = try GenerateEvent(wire: client.request(service: "tokenize", body: [], timeoutMilliseconds: 5000))
+        guard case let .error(error) = other.event else { Issue.record("\(other)"); return }
+        #expect(error.code == .unknownService)
+    }
+
     @Test("SIGTERM: the request in flight completes, new ones are refused, the process exits 0")
     func drain() throws {
         let system = try Self.system(slow: true)
