@@ -37,10 +37,7 @@ public struct WorkerArguments: ParsableArguments {
     /// The Majordomo worker these options describe.
     public func worker(context: ZMQContext, service: String, logger: Logger,
                        hello: @escaping () -> [UInt8], heartbeat: @escaping () -> [UInt8]) throws -> MajordomoWorker {
-        var serverPublic: String?, own: CurveKeys?
-        if let serverKey { serverPublic = try KeyFile.read(serverKey).publicKey }
-        if let keys { own = try KeyFile.read(keys) }
-        if (serverPublic == nil) != (own == nil) { throw ValidationError("--server-key and --keys go together") }
+        let (serverPublic, own) = try KeyFile.clientKeys(serverKey: serverKey, keys: keys)
         let worker = MajordomoWorker(context: context, endpoint: connect, service: service, serverKey: serverPublic, keys: own,
                                      hello: hello, heartbeat: heartbeat)
         worker.onReconnect = { reason in logger.warning("reconnecting to \(connect): \(reason)") }
@@ -73,6 +70,14 @@ public enum KeyFile {
         let secret = values["secret"] ?? ""
         if !secret.isEmpty && !CurveKeys.isValid(secret) { throw ValidationError("\(path): the `secret:` key is not valid Z85") }
         return CurveKeys(publicKey: publicKey, secretKey: secret)
+    }
+
+    /// A client's CurveZMQ settings from its two options: both or neither.
+    public static func clientKeys(serverKey: String?, keys: String?) throws -> (serverKey: String?, keys: CurveKeys?) {
+        let serverPublic = try serverKey.map { try read($0).publicKey }
+        let own = try keys.map(read)
+        if (serverPublic == nil) != (own == nil) { throw ValidationError("--server-key and --keys go together") }
+        return (serverPublic, own)
     }
 
     public static func write(_ keys: CurveKeys, to path: String, includeSecret: Bool) throws {

@@ -60,10 +60,7 @@ struct ClientArguments: ParsableArguments {
     @Option(help: "CurveZMQ: this client's key file.") var keys: String?
 
     func client() throws -> ServiceClient {
-        var serverPublic: String?, own: CurveKeys?
-        if let serverKey { serverPublic = try KeyFile.read(serverKey).publicKey }
-        if let keys { own = try KeyFile.read(keys) }
-        if (serverPublic == nil) != (own == nil) { throw ValidationError("--server-key and --keys go together") }
+        let (serverPublic, own) = try KeyFile.clientKeys(serverKey: serverKey, keys: keys)
         return try ServiceClient(context: ZMQContext(), endpoint: coordinator, timeoutMilliseconds: timeoutMs,
                                  serverKey: serverPublic, keys: own)
     }

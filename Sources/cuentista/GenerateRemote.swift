@@ -10,10 +10,7 @@ extension GenerateCommand {
     /// Ctrl-C cancels the request on the service before leaving.
     func runRemote(endpoint: String) throws {
         let stop = SignalFlag()
-        var serverPublic: String?, own: CurveKeys?
-        if let serverKey { serverPublic = try KeyFile.read(serverKey).publicKey }
-        if let keys { own = try KeyFile.read(keys) }
-        if (serverPublic == nil) != (own == nil) { throw ValidationError("--server-key and --keys go together") }
+        let (serverPublic, own) = try KeyFile.clientKeys(serverKey: serverKey, keys: keys)
         let client = try MajordomoClient(context: ZMQContext(), endpoint: endpoint, serverKey: serverPublic, keys: own)
         let requestId = UUID().uuidString
         let request = GenerateRequest(version: .v1, requestId: requestId, model: model ?? "", prompt: .text(prompt),
