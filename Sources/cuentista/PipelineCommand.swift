@@ -15,7 +15,7 @@ struct PipelineCommand: ParsableCommand {
         commandName: "pipeline",
         abstract: "The whole story on the embedded corpus: a model learns Spanish, we look at its next-token choices, generate with each strategy, fine-tune it on product descriptions through the services, and see the style change.",
         discussion: """
-          cuentista pipeline                        # about 5-10 minutes on 2 cores; writes cuentista-run/
+          cuentista pipeline                        # about 4 minutes on 2 cores; writes cuentista-run/
           cuentista pipeline --quick                # under 2 minutes, smaller everything
           cuentista pipeline --model ~/models/gpt2-small-spanish   # fine-tune your downloaded model instead
           cuentista pipeline --coordinator tcp://host:5555 --data-dir /shared/data   # use running services
