@@ -86,7 +86,7 @@ struct ProcessGroup {
         process.executableURL = URL(fileURLWithPath: (Self.executableDirectory as NSString).appendingPathComponent(executable))
         process.arguments = arguments
         let log = (logDirectory as NSString).appendingPathComponent("\(name).log")
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
