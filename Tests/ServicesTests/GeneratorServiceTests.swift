@@ -150,6 +150,7 @@ struct GeneratorServiceTests {
             return client
         }
         Thread.sleep(forTimeInterval: 1)
+        let rssBefore = system.residentBytes("generator")
         let outcomes = Mutex<[String]>([])
         let refusalTimes = Mutex<[Double]>([])
         let group = DispatchGroup()
@@ -182,6 +183,9 @@ struct GeneratorServiceTests {
         group.wait()
         let counts = Dictionary(grouping: outcomes.withLock { $0 }, by: { $0 }).mapValues(\.count)
         #expect(counts == ["overloaded": 92], "\(counts)")
+        // Refused requests cost the generator nothing that stays: memory bounded.
+        let growth = system.residentBytes("generator") - rssBefore
+        #expect(growth < 32 << 20, "the generator grew by \(growth >> 20) MB during the burst")
         let refusals = refusalTimes.withLock { $0 }.sorted()
         #expect(!refusals.isEmpty && refusals[refusals.count / 2] < 1.0, "median refusal after \(refusals.isEmpty ? -1 : refusals[refusals.count / 2]) s")
         // The long requests end on cancel; each gets its answer.

@@ -117,6 +117,14 @@ final class LiveSystem {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// A running process's resident memory (VmRSS), in bytes.
+    func residentBytes(_ name: String) -> Int {
+        guard let process = processes[name],
+              let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+
     func kill9(_ name: String) {
         guard let process = processes[name] else { return }
         kill(process.processIdentifier, SIGKILL)
