@@ -102,13 +102,15 @@ extension Coordinator {
     }
 
     func persist(_ job: JobRecord) {
-        do { try store.put(job) } catch {
-            logger.critical("could not store \(job.id): \(error)")
+        if !store.update(job) {
+            logger.critical("could not store \(job.id) durably (state \(job.state.rawValue)); a restart would not know it")
         }
     }
 
     func dispatchJobs() {
+        let inGrace = DispatchTime.now() < restoredGrace
         for id in store.order where store.jobs[id]!.state == .queued {
+            if inGrace && restoredJobs.contains(id) { continue }
             var job = store.jobs[id]!
             if case let .train(spec) = job.spec, preparePending(writing: spec.data) { continue }
             guard let worker = freeWorker(for: job.kind) else { continue }
@@ -131,7 +133,8 @@ extension Coordinator {
     func handleJobReply(jobId: String, body: [UInt8], final: Bool) {
         guard var job = store.jobs[jobId], !job.state.isFinished else { return }
         guard let reply = try? JobReply(wire: body) else {
-            logger.warning("a worker's reply for \(jobId) is not a JobReply; dropped")
+            logger.warning("a worker's reply for \(jobId) is not a JobReply")
+            if final { jobLostWorker(jobId, worker: job.worker, reason: "its final reply was not a JobReply") }
             return
         }
         switch reply.reply {
@@ -168,10 +171,16 @@ extension Coordinator {
             logger.info("\(jobId) \(job.state.rawValue)\(job.error.isEmpty ? "" : ": \(job.error)")")
             if job.state.isFinished { finishFollowers(of: job) }
             if job.state == .succeeded { jobSucceeded(job) }
-        case let .error(error):
-            logger.warning("worker error for \(jobId): \(error.message)")
         default:
-            logger.warning("an unexpected reply for \(jobId); dropped")
+            if final {
+                // The worker ended the exchange without a status (a refusal, a garbled reply):
+                // the run is over, so the job goes back like one whose worker died.
+                let reason: String
+                if case let .error(error) = reply.reply { reason = "the worker refused it: \(error.message)" } else { reason = "no final status" }
+                jobLostWorker(jobId, worker: job.worker, reason: reason)
+            } else {
+                logger.warning("an unexpected partial reply for \(jobId); dropped")
+            }
         }
     }
 

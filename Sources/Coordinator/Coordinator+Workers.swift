@@ -50,6 +50,8 @@ extension Coordinator {
 
     func register(_ identity: [UInt8], _ hello: WorkerHello) {
         let entry = WorkerEntry(identity: identity, hello: hello, expiry: expiry)
+        // Still busy with a job of its own: no new work until a heartbeat says otherwise.
+        if !hello.currentJob.isEmpty { entry.busyReported = 1 }
         workers[identity] = entry
         workerOrder.append(identity)
         // A worker that kept running a job while it was cut off (or while the coordinator
@@ -75,7 +77,17 @@ extension Coordinator {
             // Only the job's holder speaks for it: a worker that was cut off and replaced must
             // not finish (or cancel) the job the replacement is running. A registered worker
             // answering for a job nobody holds (the coordinator restarted) takes it back.
-            guard let worker else { return }
+            guard let worker else {
+                // A final from a connection not registered yet (the coordinator restarted while
+                // the job ran): the result counts if no other worker holds the job. The worker
+                // then registers again.
+                if final, holder(of: jobId) == nil, let job = store.jobs[jobId], !job.state.isFinished {
+                    logger.info("\(jobId): final status from a worker that has not registered again yet")
+                    handleJobReply(jobId: jobId, body: body, final: true)
+                }
+                sendToWorker(identity, .disconnect)
+                return
+            }
             let holder = holder(of: jobId)
             if holder == nil, let job = store.jobs[jobId], !job.state.isFinished { adopt(jobId, by: worker) }
             guard self.holder(of: jobId) === worker else {
@@ -93,9 +105,15 @@ extension Coordinator {
         }
         if final {
             worker.assignments.remove(at: index)
-        } else if case var .request(streaming) = worker.assignments[index] {
-            streaming.streamed = true
-            worker.assignments[index] = .request(streaming)
+        } else {
+            // Requests of one connection are told apart by id inside the body only: mark all of
+            // them, so that none that may have streamed is ever replayed.
+            for i in worker.assignments.indices {
+                if case var .request(other) = worker.assignments[i], other.client == client {
+                    other.streamed = true
+                    worker.assignments[i] = .request(other)
+                }
+            }
         }
         if !sendToClient(client, service: request.service, body: body, final: final) {
             clientVanished(client, worker: worker, service: request.service)
@@ -119,6 +137,7 @@ extension Coordinator {
 
     func adopt(_ jobId: String, by worker: WorkerEntry) {
         guard var job = store.jobs[jobId] else { return }
+        restoredJobs.remove(jobId)
         job.state = .running
         job.worker = worker.name
         persist(job)

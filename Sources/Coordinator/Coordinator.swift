@@ -76,7 +76,9 @@ public final class Coordinator {
 
         var service: String { hello.service }
         var name: String { hello.workerId.isEmpty ? identity.map { String(format: "%02x", $0) }.joined() : hello.workerId }
-        var freeSlots: Int { max(1, Int(hello.capacity)) - assignments.count }
+        /// What the worker's heartbeats say it is busy with counts too (a job it kept running
+        /// across a reconnect, requests from direct clients).
+        var freeSlots: Int { max(1, Int(hello.capacity)) - max(assignments.count, busyReported) }
     }
 
     public let configuration: CoordinatorConfiguration
@@ -92,6 +94,10 @@ public final class Coordinator {
     var followers: [String: [[UInt8]]] = [:]
     var lastProgress: [String: JobProgress] = [:]
     var broadcasts: [Int: Broadcast] = [:]
+    /// Jobs that were running when the previous coordinator stopped: their workers get a few
+    /// heartbeats to report them before anyone else may start them again.
+    var restoredJobs: Set<String> = []
+    var restoredGrace = DispatchTime.now()
     var nextBroadcast = 0
     var zapHandler: ZAPHandler?
     /// Frames that could not be parsed at all and were dropped (see service.proto).
@@ -114,7 +120,9 @@ public final class Coordinator {
             job.state = .queued
             job.worker = ""
             try store.put(job)
+            restoredJobs.insert(id)
         }
+        restoredGrace = .now() + .milliseconds(2 * Majordomo.liveness * configuration.heartbeatMilliseconds)
         socket = try ZMQSocket(context, .router)
         try socket.setRouterMandatory(true)
         try socket.setMaxMessageSize(4 * configuration.maxMessageBytes)

@@ -90,7 +90,8 @@ public final class JobStore {
         return String(format: "job-%06d", nextNumber)
     }
 
-    /// Stores `record` durably (returns after fsync).
+    /// Stores `record` durably (returns after fsync); on failure the journal is cut back to its
+    /// last whole line and the record is not remembered.
     public func put(_ record: JobRecord) throws {
         var record = record
         record.updatedUnixMilliseconds = Self.nowMilliseconds()
@@ -98,9 +99,31 @@ public final class JobStore {
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(record)
         line.append(0x0A)
-        try write(line, to: descriptor)
-        guard fsync(descriptor) == 0 else { throw JobStoreError.io(path: path, reason: "fsync: \(String(cString: strerror(errno)))") }
+        let end = lseek(descriptor, 0, SEEK_END)
+        do {
+            try write(line, to: descriptor)
+            guard fsync(descriptor) == 0 else { throw JobStoreError.io(path: path, reason: "fsync: \(String(cString: strerror(errno)))") }
+        } catch {
+            // A half-written line would swallow the next record when the journal is read back.
+            if end >= 0 { _ = ftruncate(descriptor, end) }
+            throw error
+        }
         remember(record)
+    }
+
+    /// A state change the running coordinator must see even if the disk refuses it (so that it
+    /// never hands one job to two workers); returns whether it was stored durably.
+    @discardableResult
+    public func update(_ record: JobRecord) -> Bool {
+        do {
+            try put(record)
+            return true
+        } catch {
+            var record = record
+            record.updatedUnixMilliseconds = Self.nowMilliseconds()
+            remember(record)
+            return false
+        }
     }
 
     func write(_ data: Data, to descriptor: Int32) throws {

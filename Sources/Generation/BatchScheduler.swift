@@ -76,10 +76,16 @@ public final class BatchScheduler {
         }
     }
 
+    /// Prompt tokens prefilled per step beyond the first admitted request: long prompts join over
+    /// a few steps instead of stalling every running sequence (and a service's heartbeats).
+    public static let prefillBudget = 512
+
     func admit(onEvent: (GenerationEvent) -> Void) throws(GenerationError) {
+        var prefilled = 0
         while let next = waiting.first {
             let free = slots.indices.filter { slots[$0] == nil }
-            guard free.count >= next.request.parameters.n else { return }
+            guard free.count >= next.request.parameters.n, prefilled < Self.prefillBudget else { return }
+            prefilled += next.request.prompt.count
             waiting.removeFirst()
             let taken = Array(free.prefix(next.request.parameters.n))
             for (i, slot) in taken.enumerated() {

@@ -73,12 +73,16 @@ public final class MajordomoClient {
                 guard let reply else { break }
                 heardAnything = true
                 if reply.final { return reply.body }
-                try onPartial(reply.body)
+                do { try onPartial(reply.body) } catch {
+                    try? reconnect()
+                    throw error
+                }
             }
-            // A stream that stopped half-way is not retried: the caller has seen part of it.
+            // A fresh connection either way: a late reply to this request must not be taken for
+            // the answer to the next one. A stream that stopped half-way is not retried.
             attempt += 1
-            if heardAnything || attempt > retries { throw MajordomoError.timeout(service: service, milliseconds: timeoutMilliseconds) }
             do { try reconnect() } catch { throw MajordomoError.transport(error) }
+            if heardAnything || attempt > retries { throw MajordomoError.timeout(service: service, milliseconds: timeoutMilliseconds) }
         }
     }
 }

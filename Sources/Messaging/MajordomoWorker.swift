@@ -1,3 +1,4 @@
+import CZMQ
 import Foundation
 
 /// A Majordomo worker: registers a service with the broker, heartbeats, and hands requests to
@@ -40,7 +41,7 @@ public final class MajordomoWorker {
     }
 
     func connect() throws(ZMQError) {
-        socket?.close()
+        closeGently()
         let socket = try ZMQSocket(context, .dealer)
         try socket.setMaxMessageSize(4 * Majordomo.defaultMaxMessageBytes)
         if let serverKey, let keys { try socket.setCurveClient(serverKey: serverKey, keys: keys) }
@@ -105,6 +106,13 @@ public final class MajordomoWorker {
     /// Tells the broker this worker leaves (it requeues nothing, the worker has finished).
     public func disconnect() {
         try? send(.disconnect)
+        closeGently()
+    }
+
+    /// The last replies (a job's final status, a generator's last tokens) may still be queued:
+    /// give them a moment to leave before the socket goes.
+    func closeGently() {
+        try? socket?.setOption(ZMQ_LINGER, Int32(2000))
         socket?.close()
         socket = nil
     }

@@ -17,7 +17,10 @@ public enum GeneratorMain {
         let worker = try arguments.worker(context: context, service: "generate", logger: logger, hello: {
             WorkerHello(version: .v1, service: "generate", workerId: id, host: ProcessInfo.processInfo.hostName,
                         capacity: UInt32(service.capacity), model: service.modelName).wire()
-        }, heartbeat: { Heartbeat(workerId: id, busy: UInt32(service.inFlight)).wire() })
+        }, heartbeat: {
+            // Draining: every slot reported taken, so the coordinator sends nothing new here.
+            Heartbeat(workerId: id, busy: UInt32(service.draining ? service.capacity : service.inFlight)).wire()
+        })
         var direct: ZMQSocket?
         if let bind {
             let socket = try ZMQSocket(context, .router)
@@ -67,7 +70,7 @@ public enum GeneratorMain {
                 if frames[4] != Array("generate".utf8) {
                     send([GeneratorService.error(client, "", .unknownService, "this endpoint serves only 'generate'")])
                 } else {
-                    send(service.handle(client: client, body: frames[5]))
+                    send(service.handle(client: client, body: frames[5], direct: true))
                 }
             }
             send(service.step())

@@ -125,13 +125,23 @@ public final class GeneratorService {
         Reply(client: client, body: event(requestId, .error(ErrorReply(code: code, message: message, field: field))), final: true)
     }
 
-    /// One incoming message; returns what to send at once.
-    public func handle(client: [UInt8], body: [UInt8]) -> [Reply] {
+    /// One incoming message; returns what to send at once. `direct`: from a client of the
+    /// generator's own endpoint, where this service (not the coordinator) answers cancels.
+    public func handle(client: [UInt8], body: [UInt8], direct: Bool = false) -> [Reply] {
         guard let call = try? GeneratorCall(wire: body) else {
             return [Self.error(client, "", .malformed, "the request is not a GeneratorCall")]
         }
         switch call.call {
         case let .generate(request): return [submit(client: client, request)].compactMap { $0 }
+        case let .cancel(cancel) where direct:
+            guard !cancel.requestId.isEmpty else {
+                return [Self.error(client, "", .invalidArgument, "name the request to cancel", field: "request_id")]
+            }
+            let replies = self.cancel(client: nil, requestId: cancel.requestId)
+            guard !replies.isEmpty else {
+                return [Self.error(client, cancel.requestId, .notFound, "no request '\(cancel.requestId)' is queued or decoding", field: "request_id")]
+            }
+            return replies + [Reply(client: client, body: Self.event(cancel.requestId, nil), final: true)]
         case let .cancel(cancel): return self.cancel(client: client, requestId: cancel.requestId)
         case let .switchModel(request): return [switchModel(client: client, request)]
         case nil: return [Self.error(client, "", .invalidArgument, "the call names no request (generate, cancel or switch_model)", field: "call")]
@@ -172,16 +182,17 @@ public final class GeneratorService {
         return nil
     }
 
-    /// Cancels a client's request (all of its requests when `requestId` is empty).
-    public func cancel(client: [UInt8], requestId: String) -> [Reply] {
+    /// Cancels a client's request (all of its requests when `requestId` is empty; with no
+    /// client, the request with that id whoever sent it).
+    public func cancel(client: [UInt8]?, requestId: String) -> [Reply] {
         var replies: [Reply] = []
         for served in models {
-            for (id, live) in served.live where live.client == client && (requestId.isEmpty || live.requestId == requestId) {
+            for (id, live) in served.live where (client == nil || live.client == client) && (requestId.isEmpty || live.requestId == requestId) {
                 served.scheduler.cancel(id) { replies += self.handleEvent($0, served) }
                 if served.live[id] != nil {
                     // It was still waiting: it never started.
                     served.live[id] = nil
-                    replies.append(Self.error(client, live.requestId, .cancelled, "cancelled before it started"))
+                    replies.append(Self.error(live.client, live.requestId, .cancelled, "cancelled before it started"))
                 }
                 logger.info("cancelled request '\(live.requestId)'")
             }

@@ -166,4 +166,20 @@ struct FaultTests {
         while !system.log(frozen).contains("cancelling \(job.jobId)") && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         #expect(system.log(frozen).contains("cancelling \(job.jobId)"), "\(system.log(frozen))")
     }
+
+    @Test("kill -9 of the coordinator while a job runs: the restarted one lets the trainer keep it; no other trainer starts it")
+    func coordinatorRestartWithRunningJob() throws {
+        let system = try Self.systemWithData(trainers: ["trainer-a", "trainer-b"])
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 6, saveEvery: 10)))))
+        try Self.follow(system, job.jobId) { $0.step >= 2 }
+        let holder = try system.jobStatus(job.jobId).worker, other = holder == "trainer-a" ? "trainer-b" : "trainer-a"
+        system.kill9("coordinator")
+        try system.startCoordinator()
+        let final = try system.waitForJob(job.jobId)
+        #expect(final.state == .succeeded, "\(final.error)")
+        #expect(final.attempts == 1)
+        #expect(final.worker == holder)
+        #expect(!system.log(other).contains("running \(job.jobId)"), "\(system.log(other))")
+        #expect(system.log("coordinator").contains("worker \(holder) is still running \(job.jobId)"))
+    }
 }

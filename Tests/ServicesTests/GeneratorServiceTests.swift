@@ -87,7 +87,8 @@ struct GeneratorServiceTests {
 
     @Test("cancel by id ends the stream within a step; an unknown id is NOT_FOUND; a vanished client's request is cancelled")
     func cancelAndVanish() throws {
-        let system = try Self.system(slow: true)
+        let direct = "tcp://127.0.0.1:\(LiveSystem.freePort())"
+        let system = try Self.system(generatorArguments: ["--bind", direct], slow: true)
         let long = Self.parameters { $0.maxNewTokens = 1000; $0.ignoreEos = true }
         let streaming = try MajordomoClient(context: system.context, endpoint: system.endpoint)
         try streaming.send(service: "generate", body: GeneratorCall(call: .generate(GenerateRequest(version: .v1, requestId: "long", prompt: .text("Había"), parameters: long, stream: true))).wire())
@@ -120,6 +121,22 @@ struct GeneratorServiceTests {
         #expect(system.log("generator").contains("cancelled request 'gone'"))
         let after = try system.generate(GenerateRequest(version: .v1, requestId: "after", prompt: .text("Había"), parameters: Self.parameters { $0.maxNewTokens = 5 }))
         guard case .final = after.final.event else { Issue.record("the service stopped serving: \(after.final)"); return }
+
+        // On the generator's own endpoint the generator answers cancels itself.
+        let directStream = try MajordomoClient(context: system.context, endpoint: direct)
+        try directStream.send(service: "generate", body: GeneratorCall(call: .generate(GenerateRequest(version: .v1, requestId: "d-long", prompt: .text("Había"), parameters: long, stream: true))).wire())
+        _ = try #require(try directStream.receive(timeoutMilliseconds: 10_000))
+        let directCanceller = try MajordomoClient(context: system.context, endpoint: direct)
+        let directAck = try GenerateEvent(wire: directCanceller.request(service: "generate", body: GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "d-long"))).wire(), timeoutMilliseconds: 5000))
+        #expect(directAck == GenerateEvent(requestId: "d-long"))
+        var directFinal: GenerateFinal?
+        while directFinal == nil, let reply = try directStream.receive(timeoutMilliseconds: 5000) {
+            if case let .final(f) = try GenerateEvent(wire: reply.body).event { directFinal = f }
+        }
+        #expect(directFinal?.completions.first?.finishReason == .cancelled)
+        let directUnknown = try GenerateEvent(wire: directCanceller.request(service: "generate", body: GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "none"))).wire(), timeoutMilliseconds: 5000))
+        guard case let .error(missing) = directUnknown.event else { Issue.record("\(directUnknown)"); return }
+        #expect(missing.code == .notFound)
     }
 
     @Test("deadlines: generation ends with DEADLINE; a request that cannot start in time gets DEADLINE_EXCEEDED")

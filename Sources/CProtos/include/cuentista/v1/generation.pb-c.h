@@ -164,7 +164,7 @@ struct  Cuentista__V1__GenerateRequest
   char *model;
   Cuentista__V1__GenerationParameters *parameters;
   /*
-   * 0: none; refused with DEADLINE_EXCEEDED if not started in time
+   * 0: none; refused with DEADLINE_EXCEEDED if not started in time (counted from the generator's receipt: the coordinator's own queue is bounded by its --max-queued-requests)
    */
   uint32_t queue_deadline_ms;
   /*
@@ -199,7 +199,7 @@ struct  Cuentista__V1__TokenIds
 
 /*
  * Cancels the request with this id (from the same or another connection). The coordinator
- * answers the cancel itself with a final GenerateEvent holding only `request_id` (or NOT_FOUND);
+ * (or, on a generator's direct endpoint, the generator) answers the cancel itself with a final GenerateEvent holding only `request_id` (or NOT_FOUND);
  * the cancelled request's own stream ends within one step with FINISH_REASON_CANCELLED. An
  * empty `request_id` (sent by the coordinator when a client disappears) cancels every request
  * of that connection.
