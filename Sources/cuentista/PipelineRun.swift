@@ -19,7 +19,8 @@ final class PipelineRun {
     var report = PipelineReport()
     let context = ZMQContext()
     var stepNumber = 0
-    static let steps = 8
+    /// With a base model given, tokenizer training and pre-training are one step: using it.
+    var steps: Int { options.model == nil ? 8 : 7 }
     let quick: Bool
 
     init(options: PipelineCommand) throws {
@@ -36,7 +37,7 @@ final class PipelineRun {
     /// Runs one step: says what it does, times it, and names the step (and a log) on failure.
     func step<T>(_ title: String, log: String? = nil, _ body: () throws -> T) throws -> T {
         stepNumber += 1
-        print("\n[\(stepNumber)/\(Self.steps)] \(title)")
+        print("\n[\(stepNumber)/\(steps)] \(title)")
         fflush(nil)
         let start = Date()
         do {

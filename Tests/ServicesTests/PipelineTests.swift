@@ -35,6 +35,21 @@ struct PipelineTests {
         #expect(!result.output.contains("still running"))
     }
 
+    @Test("pipeline --model fine-tunes a given model directory (the user's download) instead of pre-training")
+    func givenModel() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pipeline-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let model = LiveSystem.repository.appendingPathComponent("Tests/Fixtures/models/tiny-safetensors").path
+        let result = try CommandLineTests.run(["pipeline", "--quick", "--model", model, "--data-dir", folder, "--bind", "tcp://127.0.0.1:\(LiveSystem.freePort())"])
+        #expect(result.status == 0, "\(result.output.suffix(3000))")
+        for step in 1...7 { #expect(result.output.contains("[\(step)/7]")) }
+        let report = try String(contentsOfFile: "\(folder)/report.md", encoding: .utf8)
+        #expect(report.contains("Base model: the user's model \(model)"))
+        #expect(report.contains("lr 2e-05"))
+        #expect(report.components(separatedBy: "| Epoch | Training Loss | Validation Loss | Perplexity |").count == 2)
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/runs/finetune/final/model.safetensors"))
+    }
+
     @Test("a failing step is named, with the log to read")
     func failure() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pipeline-\(UUID().uuidString)").path
