@@ -64,11 +64,15 @@ public enum DecodeMatmul {
         let main = K / vecWidth * vecWidth
         Parallel.forRanges(O, grain: 64) { outputs in
             var first = outputs.lowerBound
-            if M == 8 && main == K {
-                // A batch of eight: two weight rows per pass halve the loads of x per FMA.
+            if M % 8 == 0 && main == K {
+                // Batches of eight rows: two weight rows per pass halve the loads of x per FMA.
+                // Each row still has one accumulator per output, summed in the same order as in
+                // the other paths, so results do not depend on the batch size.
                 while first + 2 <= outputs.upperBound {
-                    eightRowsTwoOutputs(Format.self, out: out, x: x, K: K, w: weights + first * rowBytes,
-                                        rowBytes: rowBytes, O: O, o: first, bias: bias)
+                    for group in stride(from: 0, to: M, by: 8) {
+                        eightRowsTwoOutputs(Format.self, out: out + group * O, x: x + group * K, K: K, w: weights + first * rowBytes,
+                                            rowBytes: rowBytes, O: O, o: first, bias: bias)
+                    }
                     first += 2
                 }
             }
