@@ -28,6 +28,9 @@ public final class MajordomoClient {
     static func open(_ context: ZMQContext, _ endpoint: String, _ serverKey: String?, _ keys: CurveKeys?) throws(ZMQError) -> ZMQSocket {
         let socket = try ZMQSocket(context, .dealer)
         try socket.setMaxMessageSize(4 * Majordomo.defaultMaxMessageBytes)
+        // A DEALER with no live connection (e.g. its handshake was refused) blocks in send:
+        // give up after a while instead of hanging.
+        try socket.setSendTimeout(milliseconds: 5000)
         if let serverKey, let keys { try socket.setCurveClient(serverKey: serverKey, keys: keys) }
         try socket.connect(endpoint)
         return socket
@@ -65,8 +68,16 @@ public final class MajordomoClient {
                         onPartial: ([UInt8]) throws -> Void = { _ in }) throws -> [UInt8] {
         var attempt = 0
         while true {
-            do { try send(service: service, body: body) } catch { throw MajordomoError.transport(error) }
             var heardAnything = false
+            do { try send(service: service, body: body) } catch where error.wouldBlock {
+                // Not even sent: no connection could be made in time.
+                attempt += 1
+                do { try reconnect() } catch { throw MajordomoError.transport(error) }
+                if attempt > retries { throw MajordomoError.timeout(service: service, milliseconds: timeoutMilliseconds) }
+                continue
+            } catch {
+                throw MajordomoError.transport(error)
+            }
             while true {
                 let reply: Reply?
                 do { reply = try receive(timeoutMilliseconds: timeoutMilliseconds) } catch { throw MajordomoError.transport(error) }

@@ -44,6 +44,7 @@ public final class MajordomoWorker {
         closeGently()
         let socket = try ZMQSocket(context, .dealer)
         try socket.setMaxMessageSize(4 * Majordomo.defaultMaxMessageBytes)
+        try socket.setSendTimeout(milliseconds: 1000)
         if let serverKey, let keys { try socket.setCurveClient(serverKey: serverKey, keys: keys) }
         try socket.connect(endpoint)
         self.socket = socket
@@ -55,7 +56,13 @@ public final class MajordomoWorker {
 
     func send(_ command: Majordomo.WorkerCommand, _ rest: [[UInt8]] = []) throws(ZMQError) {
         if socket == nil { try connect() }
-        try socket!.send([[], Majordomo.workerHeader, [command.rawValue]] + rest)
+        do {
+            try socket!.send([[], Majordomo.workerHeader, [command.rawValue]] + rest)
+        } catch where error.wouldBlock {
+            // No live connection to the broker: the message is lost like any other sent into a
+            // dead link; the broker's silence makes `keepAlive` reconnect.
+            onReconnect("a message to the broker could not be sent (no connection)")
+        }
     }
 
     /// Waits up to `timeoutMilliseconds` (0: just looks) for the next request, doing the

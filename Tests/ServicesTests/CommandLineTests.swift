@@ -6,8 +6,9 @@ import Testing
 struct CommandLineTests {
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = LiveSystem.binaries.appendingPathComponent("cuentista")
-        process.arguments = arguments
+        // A watchdog, so that a hang fails the test instead of stopping the suite.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["-k", "10", "600", LiveSystem.binaries.appendingPathComponent("cuentista").path] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

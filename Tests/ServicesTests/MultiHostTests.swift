@@ -10,8 +10,9 @@ struct MultiHostTests {
           .enabled(if: canMakeNamespaces, "needs root and iproute2 (CI has both)"))
     func multiHost() throws {
         let process = Process()
-        process.executableURL = LiveSystem.repository.appendingPathComponent("deploy/multihost-test.sh")
-        process.arguments = [LiveSystem.binaries.path]
+        // A watchdog: whatever happens across the namespaces, the script ends (and cleans up).
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["-k", "10", "300", LiveSystem.repository.appendingPathComponent("deploy/multihost-test.sh").path, LiveSystem.binaries.path]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
