@@ -94,7 +94,13 @@ extension Coordinator {
                 logger.debug("ignored a reply for \(jobId) from \(worker.name), which does not hold it")
                 return
             }
-            if final { worker.assignments.removeAll { if case .job(jobId) = $0 { true } else { false } } }
+            if final {
+                worker.assignments.removeAll { if case .job(jobId) = $0 { true } else { false } }
+                // A job handed back means its worker is stopping: send it nothing more.
+                if case let .status(status) = (try? JobReply(wire: body))?.reply, status.state == .queued, status.error != "busy" {
+                    worker.leaving = true
+                }
+            }
             return handleJobReply(jobId: jobId, body: body, final: final)
         }
         guard let worker else { sendToWorker(identity, .disconnect); return }

@@ -78,7 +78,9 @@ public final class Coordinator {
         var name: String { hello.workerId.isEmpty ? identity.map { String(format: "%02x", $0) }.joined() : hello.workerId }
         /// What the worker's heartbeats say it is busy with counts too (a job it kept running
         /// across a reconnect, requests from direct clients).
-        var freeSlots: Int { max(1, Int(hello.capacity)) - max(assignments.count, busyReported) }
+        var freeSlots: Int { leaving ? 0 : max(1, Int(hello.capacity)) - max(assignments.count, busyReported) }
+        /// Said it is stopping (it handed its job back).
+        var leaving = false
     }
 
     public let configuration: CoordinatorConfiguration

@@ -29,13 +29,15 @@ public final class JobWorker {
                     currentJob: current?.id ?? "")
     }
 
+    /// Set when the worker begins to stop: it takes no new job.
+    var stopping = false
+
     public var heartbeat: Heartbeat {
-        Heartbeat(workerId: workerId, busy: current == nil ? 0 : 1, jobId: current?.id ?? "")
+        Heartbeat(workerId: workerId, busy: current == nil && !stopping ? 0 : 1, jobId: current?.id ?? "")
     }
 
     /// Serves jobs until `shouldStop`; then hands back (or finishes) the current job and leaves.
     public func serve(_ worker: MajordomoWorker, shouldStop: () -> Bool) throws {
-        var stopping = false
         while true {
             if shouldStop() && !stopping {
                 stopping = true
@@ -71,8 +73,9 @@ public final class JobWorker {
                 current.requestStop(.cancel)
             }
         case let .run(submit):
-            guard current == nil else {
-                let status = JobStatus(jobId: assignment.jobId, state: .queued, error: "worker \(workerId) is busy")
+            guard current == nil && !stopping else {
+                // "busy" and "stopping" are the two reasons jobs.proto names for a refusal.
+                let status = JobStatus(jobId: assignment.jobId, state: .queued, error: stopping ? "stopping" : "busy")
                 try? worker.reply(to: request.client, body: JobReply(reply: .status(status)).wire(), final: true)
                 return
             }

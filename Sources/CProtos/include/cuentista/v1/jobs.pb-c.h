@@ -340,7 +340,8 @@ typedef enum {
  * The request bytes of services "prepare" and "train", sent by the coordinator to a worker.
  * The worker answers `run` with partial replies (JobReply.progress) and one final reply
  * (JobReply.status: SUCCEEDED with `result`, FAILED with `error`, CANCELLED, or QUEUED when it
- * hands the job back, e.g. on SIGTERM). `cancel` may reach a busy worker: it stops the job
+ * hands the job back: on SIGTERM, `error` empty or "stopping", after which the coordinator sends
+ * that worker nothing more; when busy, `error` "busy"). `cancel` may reach a busy worker: it stops the job
  * it names and answers nothing more than that job's final reply.
  */
 struct  Cuentista__V1__JobAssignment
