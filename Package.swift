@@ -87,10 +87,12 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Kernels"], swiftSettings: fastMath),
         .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
-        .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "PrepTests", dependencies: ["Prep", "Tokenizer", "Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
+        // Every model shape of the fixtures' shape matrix, and one computation at 1 to 64 threads.
+        .testTarget(name: "InvarianceTests", dependencies: ["GPT2", "Generation", "Training", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC", "CProtos"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "CProtos"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Jobs"]),

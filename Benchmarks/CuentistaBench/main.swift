@@ -44,7 +44,7 @@ case "forward":
             best = min(best, try seconds { try model.forward(tokens: buffer.baseAddress!, acts: acts) })
         }
         json(["load_s": load, "forward_s": best, "tokens_per_s": Double(B * T) / best,
-              "openblas_core": OpenBLAS.shared.coreName, "threads": Parallel.cores])
+              "openblas_core": OpenBLAS.shared.coreName, "threads": Parallel.threads])
     }
 case "sgemm":
     guard arguments.count == 6, let M = Int(arguments[2]), let N = Int(arguments[3]), let K = Int(arguments[4]),
@@ -56,7 +56,7 @@ case "sgemm":
         // Through Matmul, i.e. split over Cuentista's threads as the model runs it.
         best = min(best, seconds { Matmul.forward(out: &c, inp: a, weight: b, bias: nil, N: M, C: K, OC: N) })
     }
-    json(["gflops": 2.0 * Double(M * N * K) / best / 1e9, "openblas_core": OpenBLAS.shared.coreName, "threads": Parallel.cores])
+    json(["gflops": 2.0 * Double(M * N * K) / best / 1e9, "openblas_core": OpenBLAS.shared.coreName, "threads": Parallel.threads])
 case "decode":
     // Greedy decoding with the KV cache, EOS ignored: every sequence makes NEW tokens.
     guard arguments.count >= 6, let B = Int(arguments[3]), let P = Int(arguments[4]), let N = Int(arguments[5]) else {
@@ -139,7 +139,7 @@ case "bandwidth":
     let data = UnsafeMutablePointer<Float>.allocate(capacity: count)
     data.initialize(repeating: 1, count: count)
     var best = Double.infinity
-    let parts = Parallel.cores
+    let parts = Parallel.threads
     for _ in 0..<5 {
         best = min(best, seconds {
             Parallel.forEach(parts) { part in
@@ -178,7 +178,7 @@ case "kernels":
     time("matmul_qkv_ms") { Matmul.forward(out: qkv, inp: x, weight: w, bias: bias, N: BT, C: C, OC: 3 * C) }
     time("matmul_fc_ms") { Matmul.forward(out: y, inp: x, weight: w, bias: bias, N: BT, C: C, OC: 4 * C) }
     time("matmul_fcproj_ms") { Matmul.forward(out: x, inp: y, weight: w, bias: bias, N: BT, C: 4 * C, OC: C) }
-    time("attention_ms") { Attention.forward(out: x, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH) }
+    time("attention_ms") { Attention.forward(out: x, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, scale: 1 / Float(C / NH).squareRoot()) }
     time("gelu_ms") { Activation.geluTanh.forward(out: y, inp: y, N: BT * 4 * C) }
     time("residual_ms") { Elementwise.residualForward(out: x, a: x, b: x, N: BT * C) }
     time("lm_head_ms") { Matmul.forwardTransposed(out: logits, inp: x, weight: wte, N: BT, C: C, V: V) }

@@ -55,7 +55,7 @@ extension GPT2 {
             Matmul.backward(dinp: dbuffer, dweight: g.pointer(.attprojw, layer: l), dbias: g.pointer(.attprojb, layer: l),
                             dout: throughDropout(dropout?.attentionOutputSite(l)), inp: atty, weight: p.pointer(.attprojw, layer: l), N: BT, C: C, OC: C)
             Attention.backward(dqkv: dqkv, dout: dbuffer, qkv: qkv, att: att, scratch: dscores, B: B, T: T, C: C, NH: NH,
-                               dropout: dropout?.attentionSite(l))
+                               scale: config.attentionScale(layer: l), dropout: dropout?.attentionSite(l))
             Matmul.backward(dinp: dbuffer, dweight: g.pointer(.qkvw, layer: l), dbias: g.pointer(.qkvb, layer: l),
                             dout: dqkv, inp: ln1, weight: p.pointer(.qkvw, layer: l), N: BT, C: C, OC: 3 * C)
             LayerNorm.backward(dinp: dresidual, dweight: g.pointer(.ln1w, layer: l), dbias: g.pointer(.ln1b, layer: l),

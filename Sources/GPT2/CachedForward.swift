@@ -57,7 +57,6 @@ extension GPT2 {
             let row = x + i * C, token = wte + Int(items[i].token) * C, position = wpe + positions[i] * C
             for c in 0..<C { row[c] = token[c] + position[c] }
         }
-        let scale = 1 / Float(hs).squareRoot()
         let fast = N <= Self.decodeRowLimit ? decodeWeights : nil
         func matmul(_ kind: ParameterKind, _ bias: ParameterKind, _ l: Int, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>) {
             let shape = kind.shape(config)
@@ -76,6 +75,7 @@ extension GPT2 {
                 (cache.values + at).update(from: qkv + i * 3 * C + 2 * C, count: C)
             }
             let keys = cache.keys, values = cache.values
+            let scale = config.attentionScale(layer: l)
             Parallel.forEach(N * NH) { task in
                 let i = task / NH, h = task % NH
                 let length = positions[i] + 1

@@ -32,11 +32,15 @@ public final class DecodeWeights: @unchecked Sendable {
         byteCount = total
         storage = .allocate(byteCount: max(total, 1), alignment: 64)
 
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: config.mlpWidth * config.nEmbd * 3 / 2 + 1)
+        // Sized from the largest matrix it receives, whichever that is for this shape (c_attn
+        // is 3C x C, the MLP's are H x C, and H may be anything from 1 up).
+        let scratchCount = Self.matrices.map { $0.shape(config).reduce(1, *) }.max() ?? 0
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
         defer { scratch.deallocate() }
         for kind in Self.matrices {
             let shape = kind.shape(config)  // (in, out) as stored
             let (rows, columns) = (shape[0], shape[1])
+            precondition(rows * columns <= scratchCount)
             for layer in 0..<config.nLayer {
                 let source = UnsafePointer(model.parameters.pointer(kind, layer: layer))
                 // (in, out) -> (out, in), in 32 x 32 tiles so both sides stay in cache.

@@ -13,7 +13,10 @@ public final class GPT2: @unchecked Sendable {
         precondition(parameters.layout.config == config, "parameters were laid out for another configuration")
         self.config = config
         self.parameters = parameters
-        self.activation = config.activation ?? .geluTanh
+        guard let activation = config.activation else {
+            preconditionFailure("activation_function '\(config.activationFunction)' was not validated (GPT2Config.validate refuses it)")
+        }
+        self.activation = activation
     }
 
     /// Runs the model on tokens (B,T) and leaves the logits (B,T,V) in `acts.logits`.
@@ -43,7 +46,8 @@ public final class GPT2: @unchecked Sendable {
             LayerNorm.forward(out: ln1, mean: acts.ln1Mean + s * BT, rstd: acts.ln1Rstd + s * BT, inp: residual,
                               weight: p.pointer(.ln1w, layer: l), bias: p.pointer(.ln1b, layer: l), N: BT, C: C, eps: eps)
             Matmul.forward(out: qkv, inp: ln1, weight: p.pointer(.qkvw, layer: l), bias: p.pointer(.qkvb, layer: l), N: BT, C: C, OC: 3 * C)
-            Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, dropout: dropout?.attentionSite(l))
+            Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, scale: config.attentionScale(layer: l),
+                              dropout: dropout?.attentionSite(l))
             Matmul.forward(out: attproj, inp: atty, weight: p.pointer(.attprojw, layer: l), bias: p.pointer(.attprojb, layer: l), N: BT, C: C, OC: C)
             dropout?.attentionOutputSite(l).apply(attproj, count: BT * C)
             Elementwise.residualForward(out: residual2, a: residual, b: attproj, N: BT * C)

@@ -22,6 +22,8 @@ public struct GPT2Config: Codable, Sendable, Equatable {
     public var scaleAttnWeights = true
     public var scaleAttnByInverseLayerIdx = false
     public var reorderAndUpcastAttn = false
+    /// Cross-attention blocks for encoder-decoder use; refused (see `validate`).
+    public var addCrossAttention = false
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", nPositions = "n_positions", nEmbd = "n_embd", nLayer = "n_layer"
@@ -31,6 +33,7 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         case tieWordEmbeddings = "tie_word_embeddings", scaleAttnWeights = "scale_attn_weights"
         case scaleAttnByInverseLayerIdx = "scale_attn_by_inverse_layer_idx"
         case reorderAndUpcastAttn = "reorder_and_upcast_attn"
+        case addCrossAttention = "add_cross_attention"
         case modelType = "model_type", architectures, nCtx = "n_ctx"
     }
 
@@ -65,6 +68,7 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         scaleAttnWeights = try value(.scaleAttnWeights, scaleAttnWeights)
         scaleAttnByInverseLayerIdx = try value(.scaleAttnByInverseLayerIdx, scaleAttnByInverseLayerIdx)
         reorderAndUpcastAttn = try value(.reorderAndUpcastAttn, reorderAndUpcastAttn)
+        addCrossAttention = try value(.addCrossAttention, addCrossAttention)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -88,18 +92,24 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         try c.encode(scaleAttnWeights, forKey: .scaleAttnWeights)
         try c.encode(scaleAttnByInverseLayerIdx, forKey: .scaleAttnByInverseLayerIdx)
         try c.encode(reorderAndUpcastAttn, forKey: .reorderAndUpcastAttn)
+        if addCrossAttention { try c.encode(addCrossAttention, forKey: .addCrossAttention) }
     }
 
     public var headSize: Int { nEmbd / nHead }
     public var mlpWidth: Int { nInner ?? 4 * nEmbd }
 
-    public var activation: Activation? {
-        switch activationFunction {
-        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": return .geluTanh
-        case "gelu": return .geluErf
-        case "relu": return .relu
-        default: return nil
-        }
+    public var activation: Activation? { Activation(huggingFaceName: activationFunction) }
+
+    /// The factor attention scores of layer `layer` (0-based) are multiplied by, as
+    /// `transformers` computes it: 1/sqrt(head size) with `scale_attn_weights`, and
+    /// 1/(layer + 1) more with `scale_attn_by_inverse_layer_idx`. `reorder_and_upcast_attn`
+    /// only changes PyTorch's order and precision in half precision; Cuentista's attention
+    /// is float32 throughout, so it computes the same.
+    public func attentionScale(layer: Int) -> Float {
+        // In double, then rounded once, as PyTorch folds Python floats into one factor.
+        var scale = scaleAttnWeights ? 1 / Double(headSize).squareRoot() : 1
+        if scaleAttnByInverseLayerIdx { scale /= Double(layer + 1) }
+        return Float(scale)
     }
 
     /// Checks the shape and the options Cuentista implements; errors name the field and file.
@@ -118,7 +128,7 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         }
         if activation == nil {
             throw ConfigError(file: file, field: "activation_function",
-                              reason: "unknown activation '\(activationFunction)' (known: gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, relu)")
+                              reason: "unknown activation '\(activationFunction)' (known: \(Activation.names.keys.sorted().joined(separator: ", ")))")
         }
         if !(layerNormEpsilon > 0) {
             throw ConfigError(file: file, field: "layer_norm_epsilon", reason: "must be positive, got \(layerNormEpsilon)")
@@ -126,17 +136,22 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         for (name, p) in [("resid_pdrop", residPdrop), ("embd_pdrop", embdPdrop), ("attn_pdrop", attnPdrop)] where !(p >= 0 && p < 1) {
             throw ConfigError(file: file, field: name, reason: "must be in [0, 1), got \(p)")
         }
-        for (name, id) in [("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId)] {
-            if let id, id < 0 || id >= vocabSize {
-                throw ConfigError(file: file, field: name, reason: "\(id) is outside the vocabulary (size \(vocabSize))")
-            }
-        }
         if !tieWordEmbeddings {
-            throw ConfigError(file: file, field: "tie_word_embeddings", reason: "untied language-model heads are not supported")
+            throw ConfigError(file: file, field: "tie_word_embeddings",
+                              reason: "false (a separate lm_head matrix) is not supported: Cuentista's head is the token embedding, as in GPT-2")
         }
-        if !scaleAttnWeights || scaleAttnByInverseLayerIdx || reorderAndUpcastAttn {
-            throw ConfigError(file: file, field: scaleAttnWeights ? (scaleAttnByInverseLayerIdx ? "scale_attn_by_inverse_layer_idx" : "reorder_and_upcast_attn") : "scale_attn_weights",
-                              reason: "only the original GPT-2 attention scaling is supported")
+        if addCrossAttention {
+            throw ConfigError(file: file, field: "add_cross_attention",
+                              reason: "true (cross-attention blocks for encoder-decoder use) is not supported: Cuentista runs GPT-2 as a language model")
+        }
+    }
+
+    /// What `transformers` accepts but a user should know: ids that can never be produced.
+    public var warnings: [String] {
+        [("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId)].compactMap { name, id in
+            guard let id, id < 0 || id >= vocabSize else { return nil }
+            return "\(name) \(id) is outside the vocabulary (size \(vocabSize)); the model can never produce it"
+                + (name == "eos_token_id" ? ", so generation ends only at the length limit or a stop string" : "")
         }
     }
 

@@ -8,14 +8,13 @@ public enum ModuleTree {
         let eps = pythonFloat(c.layerNormEpsilon)
         let layerNorm = "LayerNorm((\(C),), eps=\(eps), elementwise_affine=True, bias=True)"
         func dropout(_ p: Float) -> String { "Dropout(p=\(pythonFloat(p)), inplace=False)" }
-        let activation: String
-        switch c.activationFunction {
-        case "gelu_new": activation = "NewGELUActivation()"
-        case "gelu_pytorch_tanh": activation = "PytorchGELUTanh()"
-        case "gelu_fast": activation = "FastGELUActivation()"
-        case "gelu": activation = "GELUActivation()"
-        default: activation = "ReLU()"
-        }
+        // As transformers 5 prints ACT2FN's modules.
+        let activation = [
+            "gelu_new": "NewGELUActivation()", "gelu_pytorch_tanh": "GELUTanh()", "gelu_python_tanh": "GELUTanh()",
+            "gelu_fast": "FastGELUActivation()", "gelu_accurate": "AccurateGELUActivation()", "gelu": "GELUActivation()",
+            "gelu_python": "GELUActivation()", "quick_gelu": "QuickGELUActivation()", "relu": "ReLU()",
+            "silu": "SiLUActivation()", "swish": "SiLU()", "tanh": "Tanh()", "sigmoid": "Sigmoid()", "linear": "LinearActivation()",
+        ][c.activationFunction] ?? c.activationFunction
         let layers = c.nLayer == 1 ? "(0)" : "(0-\(c.nLayer - 1)): \(c.nLayer) x"
         return """
         GPT2LMHeadModel(

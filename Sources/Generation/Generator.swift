@@ -74,7 +74,9 @@ public final class Generator: Sendable {
     public init(model: GPT2, eosToken: Int32?, precision: WeightPrecision = .fp32,
                 tokenBytes: @escaping @Sendable (Int32) -> [UInt8] = { _ in [] }) {
         self.model = model
-        self.eosToken = eosToken
+        // An end-of-text id outside the vocabulary (transformers allows it: a config's default
+        // 50256 with a smaller vocabulary) can never be sampled; it must not index the logits.
+        self.eosToken = eosToken.flatMap { $0 >= 0 && Int($0) < model.config.vocabSize ? $0 : nil }
         self.tokenBytes = tokenBytes
         decodeWeights = DecodeWeights(model: model, precision: precision)
     }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Causal multi-head self-attention over a packed qkv buffer.
 public enum Attention {
-    /// out (B,T,C) = softmax(Q K^T / sqrt(hs) + causal mask) V per head; att (B,NH,T,T) keeps
+    /// out (B,T,C) = softmax(scale * Q K^T + causal mask) V per head (`scale` is 1/sqrt(hs) in
+    /// GPT-2; see `GPT2Config.attentionScale`); att (B,NH,T,T) keeps
     /// the probabilities for the backward pass. qkv is (B,T,3C) with Q, K, V side by side.
     ///
     /// One task per (b, h), in SIMD: per-head products are 64 wide, too small for sgemm calls
@@ -13,11 +14,10 @@ public enum Attention {
     /// probabilities before dropout, which the backward pass needs.
     public static func forward(
         out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-        B: Int, T: Int, C: Int, NH: Int, dropout: Dropout? = nil
+        B: Int, T: Int, C: Int, NH: Int, scale: Float, dropout: Dropout? = nil
     ) {
         let dropping = dropout?.isActive == true
         let hs = C / NH
-        let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
         let paddedT = (T + vecWidth - 1) / vecWidth * vecWidth
         Parallel.forEach(B * NH) { bh in

@@ -11,19 +11,16 @@ extension Matmul {
         dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int
     ) {
-        let parts = Parallel.cores
-        // dinp: split rows; dweight: split its rows (C), each thread owns a block of outputs.
-        Parallel.forEach(parts) { part in
-            let r0 = N * part / parts, r1 = N * (part + 1) / parts
-            if r1 > r0 {
-                sgemm(transB: true, M: r1 - r0, N: C, K: OC, A: dout + r0 * OC, lda: OC, B: weight, ldb: OC,
-                      C: dinp + r0 * C, ldc: C)
-            }
-            let c0 = C * part / parts, c1 = C * (part + 1) / parts
-            if c1 > c0 {
-                sgemm(transA: true, M: c1 - c0, N: OC, K: N, A: inp + c0, lda: C, B: dout, ldb: OC, beta: 1,
-                      C: dweight + c0 * OC, ldc: OC)
-            }
+        // Tiles from the shapes only (see `Matmul`): the same calls at every thread count.
+        let (rowTile, columnTile) = tiles(M: N, N: C)
+        forTiles(M: N, N: C, rowTile: rowTile, columnTile: columnTile) { rows, columns in
+            sgemm(transB: true, M: rows.count, N: columns.count, K: OC, A: dout + rows.lowerBound * OC, lda: OC,
+                  B: weight + columns.lowerBound * OC, ldb: OC, C: dinp + rows.lowerBound * C + columns.lowerBound, ldc: C)
+        }
+        // dweight sums over all N rows: large tiles, each re-packs its slices of inp and dout.
+        forTiles(M: C, N: OC, rowTile: tile(C, minimum: 384), columnTile: tile(OC, minimum: 768)) { rows, columns in
+            sgemm(transA: true, M: rows.count, N: columns.count, K: N, A: inp + rows.lowerBound, lda: C,
+                  B: dout + columns.lowerBound, ldb: OC, beta: 1, C: dweight + rows.lowerBound * OC + columns.lowerBound, ldc: OC)
         }
         if let dbias {
             Parallel.forRanges(OC, grain: 64) { columns in
@@ -41,17 +38,14 @@ extension Matmul {
         dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
         inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, N: Int, C: Int, V: Int
     ) {
-        let parts = Parallel.cores
-        Parallel.forEach(parts) { part in
-            let r0 = N * part / parts, r1 = N * (part + 1) / parts
-            if r1 > r0 {
-                sgemm(M: r1 - r0, N: C, K: V, A: dout + r0 * V, lda: V, B: weight, ldb: C, C: dinp + r0 * C, ldc: C)
-            }
-            let v0 = V * part / parts, v1 = V * (part + 1) / parts
-            if v1 > v0 {
-                sgemm(transA: true, M: v1 - v0, N: C, K: N, A: dout + v0, lda: V, B: inp, ldb: C, beta: 1,
-                      C: dweight + v0 * C, ldc: C)
-            }
+        let (rowTile, columnTile) = tiles(M: N, N: C)
+        forTiles(M: N, N: C, rowTile: rowTile, columnTile: columnTile) { rows, columns in
+            sgemm(M: rows.count, N: columns.count, K: V, A: dout + rows.lowerBound * V, lda: V, B: weight + columns.lowerBound, ldb: C,
+                  C: dinp + rows.lowerBound * C + columns.lowerBound, ldc: C)
+        }
+        forTiles(M: V, N: C, rowTile: tile(V, minimum: 2048), columnTile: max(C, 1)) { vocabulary, _ in
+            sgemm(transA: true, M: vocabulary.count, N: C, K: N, A: dout + vocabulary.lowerBound, lda: V, B: inp, ldb: C, beta: 1,
+                  C: dweight + vocabulary.lowerBound * C, ldc: C)
         }
     }
 }
@@ -95,38 +89,6 @@ extension LayerNorm {
     }
 }
 
-extension Activation {
-    /// dinp (N) = dout * act'(inp), overwritten.
-    public func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, N: Int) {
-        switch self {
-        case .geluTanh:
-            Parallel.forRanges(N, grain: 1 << 14) { range in
-                for i in range {
-                    let x = inp[i]
-                    let u = Self.geluScale * (x + 0.044715 * x * x * x)
-                    let t = stanh(u)
-                    let sech2 = 1 - t * t
-                    let local = 0.5 * (1 + t) + 0.5 * x * sech2 * Self.geluScale * (1 + 3 * 0.044715 * x * x)
-                    dinp[i] = local * dout[i]
-                }
-            }
-        case .geluErf:
-            Parallel.forRanges(N, grain: 1 << 14) { range in
-                for i in range {
-                    let x = inp[i]
-                    let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
-                    let pdf = expf(-0.5 * x * x) * 0.3989422804014327
-                    dinp[i] = (cdf + x * pdf) * dout[i]
-                }
-            }
-        case .relu:
-            Parallel.forRanges(N, grain: 1 << 14) { range in
-                for i in range { dinp[i] = inp[i] > 0 ? dout[i] : 0 }
-            }
-        }
-    }
-}
-
 extension Elementwise {
     /// dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += dout[b,t]. Threads own ranges of channels,
     /// so repeated tokens never race.
@@ -149,17 +111,16 @@ extension Elementwise {
 extension Attention {
     /// Gradients of `forward`: dqkv (B,T,3C) overwritten from dout (B,T,C), using the saved
     /// probabilities att (B,NH,T,T). Per head, in sgemm: dV = P^T dO, dP = dO V^T,
-    /// dS = P * (dP - rowsum(P * dP)), dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs).
+    /// dS = P * (dP - rowsum(P * dP)), dQ = scale * dS K, dK = scale * dS^T Q.
     /// `scratch` holds B * NH * T * T floats. With `dropout` (the forward's), P is the
     /// dropped matrix in dV and the mask multiplies dP.
     public static func backward(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
         att: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, B: Int, T: Int, C: Int, NH: Int,
-        dropout: Dropout? = nil
+        scale: Float, dropout: Dropout? = nil
     ) {
         let dropping = dropout?.isActive == true
         let hs = C / NH
-        let scale = 1 / Float(hs).squareRoot()
         let C3 = 3 * C
         Parallel.forEach(B * NH) { bh in
             let b = bh / NH, h = bh % NH

@@ -26,7 +26,7 @@ public enum Elementwise {
     public static func residualForward(
         out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, N: Int
     ) {
-        Parallel.forRanges(N, grain: 1 << 14) { range in
+        Parallel.forRanges(N, grain: 1 << 14, alignment: vecWidth) { range in
             var i = range.lowerBound
             while i + vecWidth <= range.upperBound {
                 store(load(a + i) + load(b + i), out + i)

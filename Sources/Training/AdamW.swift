@@ -45,7 +45,7 @@ public final class AdamW: @unchecked Sendable {
             let p = parameters.slice(slot).baseAddress!, g = grads.slice(slot).baseAddress!
             let m1 = m.slice(slot).baseAddress!, m2 = v.slice(slot).baseAddress!
             let decay = slot.kind.takesWeightDecay ? 1 - lr * s.weightDecay : 1
-            Parallel.forRanges(slot.count, grain: 1 << 14) { range in
+            Parallel.forRanges(slot.count, grain: 1 << 14, alignment: vecWidth) { range in
                 var i = range.lowerBound
                 let b1 = Vec(repeating: s.beta1), b2 = Vec(repeating: s.beta2)
                 let c1 = Vec(repeating: 1 - s.beta1), c2 = Vec(repeating: 1 - s.beta2)
@@ -65,7 +65,7 @@ public final class AdamW: @unchecked Sendable {
                     let gi = g[i]
                     m1[i] = s.beta1 * m1[i] + (1 - s.beta1) * gi
                     m2[i] = s.beta2 * m2[i] + (1 - s.beta2) * gi * gi
-                    let denominator = m2[i].squareRoot() / root2 + s.epsilon
+                    let denominator = m2[i].squareRoot() * (1 / root2) + s.epsilon
                     p[i] = p[i] * decay - stepSize * m1[i] / denominator
                     i += 1
                 }
@@ -80,24 +80,21 @@ public enum GradientClipping {
     @discardableResult
     public static func clip(_ grads: ParameterBuffer, maxNorm: Float) -> Float {
         let storage = grads.storage
-        let parts = Parallel.cores * 4
-        var partial = [Double](repeating: 0, count: parts)
-        partial.withUnsafeMutableBufferPointer { sums in
-            Parallel.forEach(parts) { part in
-                let lo = storage.count * part / parts, hi = storage.count * (part + 1) / parts
-                var acc = Vec.zero
-                var i = lo
-                while i + vecWidth <= hi {
-                    let v = Vec.load(storage.baseAddress! + i)
-                    acc.addProduct(v, v)
-                    i += vecWidth
-                }
-                var total = Double(acc.sum())
-                while i < hi { total += Double(storage[i]) * Double(storage[i]); i += 1 }
-                sums[part] = total
+        // Fixed blocks summed in order: the norm, and so the clipping, is the same bit for bit
+        // at every thread count.
+        let squares = Parallel.sum(storage.count) { range in
+            var acc = Vec.zero
+            var i = range.lowerBound
+            while i + vecWidth <= range.upperBound {
+                let v = Vec.load(storage.baseAddress! + i)
+                acc.addProduct(v, v)
+                i += vecWidth
             }
+            var total = Double(acc.sum())
+            while i < range.upperBound { total += Double(storage[i]) * Double(storage[i]); i += 1 }
+            return total
         }
-        let norm = Float(partial.reduce(0, +).squareRoot())
+        let norm = Float(squares.squareRoot())
         let coefficient = maxNorm / (norm + 1e-6)
         if maxNorm > 0 && coefficient < 1 {
             Parallel.forRanges(storage.count, grain: 1 << 16) { range in

@@ -26,7 +26,7 @@ struct InspectCommand: ParsableCommand {
             let report = InspectReport(
                 directory: loaded.directory, weightsFile: loaded.weightsFile, format: loaded.format.rawValue,
                 config: config, parameterCount: loaded.model.parameterCount, ignoredTensors: loaded.ignoredTensors,
-                loadSeconds: loaded.loadSeconds, openblasCore: blas.coreName, openblasThreads: Parallel.cores,
+                loadSeconds: loaded.loadSeconds, openblasCore: blas.coreName, openblasThreads: Parallel.threads,
                 moduleTree: ModuleTree.describe(config))
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
@@ -37,10 +37,11 @@ struct InspectCommand: ParsableCommand {
         print("Configuration     n_layer=\(config.nLayer) n_head=\(config.nHead) n_embd=\(config.nEmbd) n_positions=\(config.nPositions) vocab_size=\(config.vocabSize)")
         print("                  activation=\(config.activationFunction) layer_norm_epsilon=\(config.layerNormEpsilon) dropout(embd/attn/resid)=\(config.embdPdrop)/\(config.attnPdrop)/\(config.residPdrop)")
         print("                  bos_token_id=\(config.bosTokenId.map(String.init) ?? "none") eos_token_id=\(config.eosTokenId.map(String.init) ?? "none") tie_word_embeddings=\(config.tieWordEmbeddings)")
+        for warning in config.warnings { print("warning           \(warning)") }
         if !loaded.ignoredTensors.isEmpty {
             print("Ignored tensors   \(loaded.ignoredTensors.count): \(loaded.ignoredTensors.prefix(6).joined(separator: ", "))\(loaded.ignoredTensors.count > 6 ? ", ..." : "")")
         }
-        print("OpenBLAS core     \(blas.coreName), \(Parallel.cores) threads\(blas.requestedCoreType.map { _ in " (chosen by Cuentista for this CPU)" } ?? "")")
+        print("OpenBLAS core     \(blas.coreName), \(Parallel.threads) threads\(blas.requestedCoreType.map { _ in " (chosen by Cuentista for this CPU)" } ?? "")")
         print("")
         print(ModuleTree.describe(config))
     }

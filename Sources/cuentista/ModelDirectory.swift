@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GPT2
 import Tokenizer
 
@@ -12,6 +13,11 @@ struct LoadedModelDirectory {
             loaded = try ModelLoader.load(directory: directory)
         } catch {
             throw ValidationError(error.description)
+        }
+        // What transformers loads with a warning loads here with the same warning, on stderr
+        // so that --json output stays clean.
+        for warning in loaded.model.config.warnings {
+            FileHandle.standardError.write(Data("warning: \(directory)/config.json: \(warning)\n".utf8))
         }
         do {
             tokenizer = try BPETokenizer(directory: directory)

@@ -324,6 +324,7 @@ def main():
     parser.add_argument("--check-saved", metavar="DIR", help="check a model directory saved by Cuentista")
     parser.add_argument("--check-loadable", metavar="DIR", help="check that transformers loads DIR (e.g. a checkpoint)")
     parser.add_argument("--tokenizer-only", action="store_true", help="only write Tests/Fixtures/tokenizer/")
+    parser.add_argument("--shapes-only", action="store_true", help="only write Tests/Fixtures/shapes/ (the shape matrix)")
     args = parser.parse_args()
     if args.check_saved:
         sys.exit(check_saved(args.check_saved))
@@ -333,6 +334,10 @@ def main():
         make_tokenizer_fixtures()
         return
     torch.set_num_threads(1)
+    import shape_fixtures
+    if args.shapes_only:
+        shape_fixtures.make(os.path.join(HERE, "shapes"))
+        return
     model = tiny_model()
     make_models(model)
     make_reference(model)
@@ -341,6 +346,7 @@ def main():
     generation_fixtures.make(model, REFERENCE)
     training_fixtures.make(model, REFERENCE)
     make_tokenizer_fixtures()
+    shape_fixtures.make(os.path.join(HERE, "shapes"))
     # The tiny model gets a tokenizer trained on the test text, so that a model directory of
     # the fixtures holds both, as on the hub.
     generation_fixtures.make_tokenized_model(model, os.path.join(MODELS, "tiny-safetensors"), REFERENCE,

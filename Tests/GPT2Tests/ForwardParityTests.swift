@@ -52,7 +52,13 @@ struct ForwardParityTests {
         let batch = try model.logits(for: tokens)
         let single = try model.logits(for: [tokens[1]])
         let half = batch.count / 2
-        #expect(Array(batch[half...]) == single)
+        // sgemm computes each row's dot products whole, but OpenBLAS's Haswell and Zen kernels
+        // round a row differently depending on how many rows share the call (SkylakeX's do not;
+        // measured on both): within a few float32 ulps of the largest logit, not bit for bit.
+        // Decode steps, which run on Cuentista's own kernel, are exact (KVCacheTests).
+        let scale = single.map { abs($0) }.max()!
+        let worst = zip(batch[half...], single).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-6 * scale, "largest difference \(worst) against logits up to \(scale)")
     }
 
     @Test("sequences longer than n_positions and unknown tokens are refused")

@@ -125,7 +125,7 @@ struct KernelsTests {
         let hs = C / NH
         let qkv = rng.array(B * T * 3 * C, scale: 2)
         var out = [Float](repeating: 0, count: B * T * C), att = [Float](repeating: 0, count: B * NH * T * T)
-        Attention.forward(out: &out, att: &att, qkv: qkv, B: B, T: T, C: C, NH: NH)
+        Attention.forward(out: &out, att: &att, qkv: qkv, B: B, T: T, C: C, NH: NH, scale: 1 / Float(hs).squareRoot())
         var expected = [Double](repeating: 0, count: B * T * C)
         for b in 0..<B { for h in 0..<NH { for t in 0..<T {
             let q = (0..<hs).map { Double(qkv[(b * T + t) * 3 * C + h * hs + $0]) }

@@ -7,6 +7,12 @@ public enum Fixtures {
         .appendingPathComponent("Fixtures")
     public static func model(_ name: String) -> String { root.appendingPathComponent("models/\(name)").path }
     public static func reference(_ name: String) -> String { root.appendingPathComponent("reference/\(name)").path }
+    /// A model of the shape matrix (Tests/Fixtures/shape_fixtures.py), with its reference.safetensors.
+    public static func shape(_ name: String) -> String { root.appendingPathComponent("shapes/\(name)").path }
+    /// Every model of the shape matrix, by name.
+    public static var shapeNames: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("shapes").path)) ?? []).sorted()
+    }
 
     public static func temporaryDirectory() -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-\(UUID().uuidString)").path
