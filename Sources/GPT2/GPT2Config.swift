@@ -106,7 +106,8 @@ public struct GPT2Config: Codable, Sendable, Equatable {
     /// only changes PyTorch's order and precision in half precision; Cuentista's attention
     /// is float32 throughout, so it computes the same.
     public func attentionScale(layer: Int) -> Float {
-        // In double, then rounded once, as PyTorch folds Python floats into one factor.
+        // In double, then rounded once (transformers folds the factors into one Python float,
+        // `self.scaling`; its eager path multiplies by it once).
         var scale = scaleAttnWeights ? 1 / Double(headSize).squareRoot() : 1
         if scaleAttnByInverseLayerIdx { scale /= Double(layer + 1) }
         return Float(scale)

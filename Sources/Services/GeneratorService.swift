@@ -30,7 +30,7 @@ final class ServedModel {
         let path = try data.requireExisting(name, field: "model")
         let model = try ModelLoader.load(directory: path).model
         let tokenizer = try BPETokenizer(directory: path)
-        let eos = tokenizer.eosTokenId ?? model.config.eosTokenId.map(Int32.init)
+        let eos = tokenizer.eosTokenId ?? model.config.eosTokenId.flatMap { Int32(exactly: $0) }
         let generator = Generator(model: model, eosToken: eos, precision: options.precision) { tokenizer.decodeBytes([$0]) }
         self.name = name
         self.tokenizer = tokenizer

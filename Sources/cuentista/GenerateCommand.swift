@@ -105,7 +105,7 @@ struct GenerateCommand: ParsableCommand {
         let directory = try LoadedModelDirectory(model)
         let tokenizer = directory.tokenizer
         let ids = try directory.encodePrompt(prompt)
-        let generator = Generator(model: directory.model, eosToken: tokenizer.eosTokenId ?? directory.model.config.eosTokenId.map(Int32.init),
+        let generator = Generator(model: directory.model, eosToken: tokenizer.eosTokenId ?? directory.model.config.eosTokenId.flatMap { Int32(exactly: $0) },
                                   precision: precision) { token in tokenizer.decodeBytes([token]) }
         let request = GenerationRequest(prompt: ids, parameters: try parameters())
         let completions: [Completion]

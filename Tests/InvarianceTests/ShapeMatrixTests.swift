@@ -13,10 +13,12 @@ import TestSupport
 @Suite("Shape matrix equals transformers")
 struct ShapeMatrixTests {
     static let names = Fixtures.shapeNames
+    static let withGradients = names.filter { (try? ShapeFixture($0).reference["loss"]) != nil }
 
     @Test("the matrix is complete: every shape has its model and reference")
     func complete() {
         #expect(Self.names.count >= 13, "shapes found: \(Self.names)")
+        #expect(Self.withGradients.count >= 6, "shapes with gradients: \(Self.withGradients)")
         for name in Self.names {
             for file in ["config.json", "model.safetensors", "reference.safetensors"] {
                 #expect(FileManager.default.fileExists(atPath: Fixtures.shape(name) + "/" + file), "\(name)/\(file)")
@@ -49,7 +51,7 @@ struct ShapeMatrixTests {
         let request = GenerationRequest(prompt: prompt, parameters: parameters)
         for threads in [1, 5, 64] {
             let generator = Parallel.withThreads(threads) {
-                Generator(model: shape.model, eosToken: shape.model.config.eosTokenId.map(Int32.init))
+                Generator(model: shape.model, eosToken: shape.model.config.eosTokenId.flatMap { Int32(exactly: $0) })
             }
             let results = try Parallel.withThreads(threads) { try generator.run([request, request]) }
             #expect(results[0][0].tokens == expected, "\(name) at \(threads) threads")
@@ -81,7 +83,7 @@ struct ShapeMatrixTests {
     }
 
     @Test("loss and every gradient equal PyTorch's at 1, 5 and 64 threads",
-          arguments: names.filter { (try? ShapeFixture($0).reference["loss"]) != nil })
+          arguments: withGradients)
     func gradients(name: String) throws {
         let shape = try ShapeFixture(name)
         let tokens = try shape.ids("tokens"), labels = try shape.ids("labels")
@@ -118,5 +120,20 @@ struct ShapeMatrixTests {
                 first = parameters
             }
         }
+    }
+
+    @Test("an end-of-text id outside the vocabulary never ends or blocks generation (min_new_tokens included)")
+    func eosOutsideVocabulary() throws {
+        let shape = try ShapeFixture("eos-outside-vocab")
+        #expect(shape.model.config.eosTokenId == 50256 && shape.model.config.vocabSize == 64)
+        let generator = Generator(model: shape.model, eosToken: 50256)
+        #expect(generator.eosToken == nil)
+        var parameters = GenerationParameters()
+        parameters.maxNewTokens = 10
+        parameters.minNewTokens = 3
+        parameters.strategy = .sample
+        parameters.seed = 9
+        let result = try generator.run([GenerationRequest(prompt: [1, 2, 3], parameters: parameters)])
+        #expect(result[0][0].tokens.count == 10 && result[0][0].finishReason == .length)
     }
 }

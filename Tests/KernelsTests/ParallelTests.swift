@@ -80,7 +80,8 @@ struct ParallelTests {
     }
 
     @Test("Matmul.forward with and without bias equals the definition at every thread count, narrow layers included",
-          arguments: [(1, 8, 8), (3, 20, 24), (5, 32, 16), (70, 24, 100), (130, 16, 48), (200, 40, 20), (1, 64, 1)])
+          arguments: [(1, 8, 8), (3, 20, 24), (5, 32, 16), (70, 24, 100), (130, 16, 48), (200, 40, 20), (1, 64, 1),
+                      (300, 40, 800), (20, 16, 1100)])  // the last two: several row and column tiles
     func matmulForward(shape: (Int, Int, Int)) {
         let (N, C, OC) = shape
         var rng = KernelsTests.LCG(state: UInt64(N * 1000 + OC))
@@ -99,7 +100,7 @@ struct ParallelTests {
     }
 
     @Test("Matmul backward (both layouts) equals the definition at every thread count",
-          arguments: [(3, 20, 24), (70, 24, 100), (5, 8, 16)])
+          arguments: [(3, 20, 24), (70, 24, 100), (5, 8, 16), (300, 800, 40), (20, 16, 4200)])  // the last two: several tiles
     func matmulBackward(shape: (Int, Int, Int)) {
         let (N, C, OC) = shape
         var rng = KernelsTests.LCG(state: UInt64(7 + N))
@@ -134,7 +135,7 @@ struct ParallelTests {
           arguments: Activation.allCases)
     func elementwiseBits(activation: Activation) {
         var rng = KernelsTests.LCG(state: 21)
-        let count = 40_000 + 7  // a scalar tail, and chunks that would not fall on 16
+        let count = 200_000 + 7  // a scalar tail, and 1 to 12 chunks that would not fall on 16
         let inp = rng.array(count, scale: 4), dout = rng.array(count)
         var outputs: [[Float]] = [], gradients: [[Float]] = []
         for threads in Self.threadCounts {
@@ -149,9 +150,9 @@ struct ParallelTests {
         #expect(outputs.allSatisfy { $0 == outputs[0] })
         #expect(gradients.allSatisfy { $0 == gradients[0] })
         // An element's value does not depend on where it sits: the last 7 (the tail) equal the
-        // same inputs at the start of a buffer.
-        var moved = [Float](repeating: 0, count: 7)
-        activation.forward(out: &moved, inp: Array(inp.suffix(7)), N: 7)
-        #expect(moved == Array(outputs[0].suffix(7)))
+        // same inputs in the vector body of another buffer.
+        var moved = [Float](repeating: 0, count: 16)
+        activation.forward(out: &moved, inp: Array(inp.suffix(7)) + Array(inp.prefix(9)), N: 16)
+        #expect(Array(moved.prefix(7)) == Array(outputs[0].suffix(7)))
     }
 }
