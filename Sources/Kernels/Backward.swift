@@ -17,8 +17,9 @@ extension Matmul {
             sgemm(transB: true, M: rows.count, N: columns.count, K: OC, A: dout + rows.lowerBound * OC, lda: OC,
                   B: weight + columns.lowerBound * OC, ldb: OC, C: dinp + rows.lowerBound * C + columns.lowerBound, ldc: C)
         }
-        // dweight sums over all N rows: large tiles, each re-packs its slices of inp and dout.
-        forTiles(M: C, N: OC, rowTile: tile(C, minimum: 384), columnTile: tile(OC, minimum: 768)) { rows, columns in
+        // dweight sums over all N rows; each tile re-packs its slices of inp and dout: up to
+        // 4 x 6 tiles of at least 128 x 128.
+        forTiles(M: C, N: OC, rowTile: tile(C, minimum: 128, parts: 4), columnTile: tile(OC, minimum: 128, parts: 6)) { rows, columns in
             sgemm(transA: true, M: rows.count, N: columns.count, K: N, A: inp + rows.lowerBound, lda: C,
                   B: dout + columns.lowerBound, ldb: OC, beta: 1, C: dweight + rows.lowerBound * OC + columns.lowerBound, ldc: OC)
         }
@@ -43,7 +44,7 @@ extension Matmul {
             sgemm(M: rows.count, N: columns.count, K: V, A: dout + rows.lowerBound * V, lda: V, B: weight + columns.lowerBound, ldb: C,
                   C: dinp + rows.lowerBound * C + columns.lowerBound, ldc: C)
         }
-        forTiles(M: V, N: C, rowTile: tile(V, minimum: 2048), columnTile: max(C, 1)) { vocabulary, _ in
+        forTiles(M: V, N: C, rowTile: tile(V, minimum: 2048, parts: 24), columnTile: max(C, 1)) { vocabulary, _ in
             sgemm(transA: true, M: vocabulary.count, N: C, K: N, A: dout + vocabulary.lowerBound, lda: V, B: inp, ldb: C, beta: 1,
                   C: dweight + vocabulary.lowerBound * C, ldc: C)
         }

@@ -24,10 +24,10 @@ struct ThreadInvarianceTests {
         }
     }
 
-    @Test("forward logits: 16 rows (column tiles) and 256 rows (row tiles)")
+    @Test("forward logits: 16 rows (column tiles) and 512 rows (row tiles)")
     func forward() throws {
         let model = try model()
-        for (B, T) in [(1, 16), (4, 64)] {
+        for (B, T) in [(1, 16), (8, 64)] {
             let rows = (0..<B).map { b in (0..<T).map { Int32(($0 * 37 + b * 11) % 512) } }
             try same("logits B \(B) T \(T)") { try model.logits(for: rows) }
         }

@@ -81,7 +81,7 @@ struct ParallelTests {
 
     @Test("Matmul.forward with and without bias equals the definition at every thread count, narrow layers included",
           arguments: [(1, 8, 8), (3, 20, 24), (5, 32, 16), (70, 24, 100), (130, 16, 48), (200, 40, 20), (1, 64, 1),
-                      (300, 40, 800), (20, 16, 1100)])  // the last two: several row and column tiles
+                      (300, 40, 800), (20, 16, 1100), (600, 24, 40)])  // the last three: several row or column tiles
     func matmulForward(shape: (Int, Int, Int)) {
         let (N, C, OC) = shape
         var rng = KernelsTests.LCG(state: UInt64(N * 1000 + OC))
