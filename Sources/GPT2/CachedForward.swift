@@ -58,42 +58,35 @@ extension GPT2 {
             for c in 0..<C { row[c] = token[c] + position[c] }
         }
         let fast = N <= Self.decodeRowLimit ? decodeWeights : nil
-        func matmul(_ kind: ParameterKind, _ bias: ParameterKind, _ l: Int, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>) {
-            let shape = kind.shape(config)
-            if let fast {
-                fast.matmul(kind, layer: l, out: out, x: inp, M: N, bias: p.pointer(bias, layer: l))
-            } else {
-                Matmul.forward(out: out, inp: inp, weight: p.pointer(kind, layer: l), bias: p.pointer(bias, layer: l), N: N, C: shape[0], OC: shape[1])
-            }
-        }
+        let linear: Linear = fast.map { weights in
+            { weight, bias, layer, out, inp in weights.matmul(weight, layer: layer, out: out, x: inp, M: N, bias: p.pointer(bias, layer: layer)) }
+        } ?? sgemmLinear(rows: N)
+        // The residual stream x is updated in place; one scratch serves every layer.
+        let buffers = BlockBuffers(ln1: ln, ln1Mean: nil, ln1Rstd: nil, qkv: qkv, atty: atty, attproj: proj, residual2: x,
+                                   ln2: ln, ln2Mean: nil, ln2Rstd: nil, fch: fch, fchGelu: gelu, fcproj: proj, residual3: x)
         for l in 0..<config.nLayer {
-            LayerNorm.forward(out: ln, mean: nil, rstd: nil, inp: x, weight: p.pointer(.ln1w, layer: l), bias: p.pointer(.ln1b, layer: l), N: N, C: C, eps: eps)
-            matmul(.qkvw, .qkvb, l, out: qkv, inp: ln)
-            for i in 0..<N {
-                let at = cache.offset(layer: l, slot: items[i].slot, position: positions[i])
-                (cache.keys + at).update(from: qkv + i * 3 * C + C, count: C)
-                (cache.values + at).update(from: qkv + i * 3 * C + 2 * C, count: C)
-            }
-            let keys = cache.keys, values = cache.values
-            let scale = config.attentionScale(layer: l)
-            Parallel.forEach(N * NH) { task in
-                let i = task / NH, h = task % NH
-                let length = positions[i] + 1
-                let start = cache.offset(layer: l, slot: items[i].slot, position: 0) + h * hs
-                let q = qkv + i * 3 * C + h * hs
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: length)
-                defer { scores.deallocate() }
-                for t in 0..<length { scores[t] = dot(q, keys + start + t * C, hs) * scale }
-                Attention.causalSoftmaxRow(scores, valid: length, length: length)
-                Attention.weightedSum(scores, count: length, values: values + start, stride: C, out: atty + i * C + h * hs, hs: hs)
-            }
-            matmul(.attprojw, .attprojb, l, out: proj, inp: atty)
-            Elementwise.residualForward(out: x, a: x, b: proj, N: N * C)
-            LayerNorm.forward(out: ln, mean: nil, rstd: nil, inp: x, weight: p.pointer(.ln2w, layer: l), bias: p.pointer(.ln2b, layer: l), N: N, C: C, eps: eps)
-            matmul(.fcw, .fcb, l, out: fch, inp: ln)
-            activation.forward(out: gelu, inp: fch, N: N * H)
-            matmul(.fcprojw, .fcprojb, l, out: proj, inp: gelu)
-            Elementwise.residualForward(out: x, a: x, b: proj, N: N * C)
+            block(l, input: x, N: N, buffers: buffers, linear: linear, attention: { qkv, atty in
+                // Each token's key and value join its slot's cache, then it attends to the
+                // slot's positions up to and including its own.
+                for i in 0..<N {
+                    let at = cache.offset(layer: l, slot: items[i].slot, position: positions[i])
+                    (cache.keys + at).update(from: qkv + i * 3 * C + C, count: C)
+                    (cache.values + at).update(from: qkv + i * 3 * C + 2 * C, count: C)
+                }
+                let keys = cache.keys, values = cache.values
+                let scale = config.attentionScale(layer: l)
+                Parallel.forEach(N * NH) { task in
+                    let i = task / NH, h = task % NH
+                    let length = positions[i] + 1
+                    let start = cache.offset(layer: l, slot: items[i].slot, position: 0) + h * hs
+                    let q = qkv + i * 3 * C + h * hs
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: length)
+                    defer { scores.deallocate() }
+                    for t in 0..<length { scores[t] = dot(q, keys + start + t * C, hs) * scale }
+                    Attention.causalSoftmaxRow(scores, valid: length, length: length)
+                    Attention.weightedSum(scores, count: length, values: values + start, stride: C, out: atty + i * C + h * hs, hs: hs)
+                }
+            }, dropout: nil)
         }
         for (slot, count) in added.enumerated() where count > 0 { cache.advance(slot: slot, by: count) }
 

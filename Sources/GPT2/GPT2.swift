@@ -34,31 +34,23 @@ public final class GPT2: @unchecked Sendable {
         Elementwise.encoderForward(out: acts.encoded, tokens: tokens, wte: p.pointer(.wte), wpe: p.pointer(.wpe), B: B, T: T, C: C)
         let dropout = acts.dropout
         dropout?.embeddingSite().apply(acts.encoded, count: BT * C)
-        var residual = UnsafeMutablePointer(acts.encoded)
+        var residual = UnsafePointer(acts.encoded)
+        let linear = sgemmLinear(rows: BT)
         for l in 0..<config.nLayer {
             let s = acts.slot(l)
-            let ln1 = acts.ln1 + s * BT * C, qkv = acts.qkv + s * BT * 3 * C
-            let atty = acts.atty + s * BT * C, att = acts.att + s * B * NH * T * T
-            let attproj = acts.attproj + s * BT * C, residual2 = acts.residual2 + s * BT * C
-            let ln2 = acts.ln2 + s * BT * C, fch = acts.fch + s * BT * H, fchGelu = acts.fchGelu + s * BT * H
-            let fcproj = acts.fcproj + s * BT * C, residual3 = acts.residual3 + s * BT * C
-
-            LayerNorm.forward(out: ln1, mean: acts.ln1Mean + s * BT, rstd: acts.ln1Rstd + s * BT, inp: residual,
-                              weight: p.pointer(.ln1w, layer: l), bias: p.pointer(.ln1b, layer: l), N: BT, C: C, eps: eps)
-            Matmul.forward(out: qkv, inp: ln1, weight: p.pointer(.qkvw, layer: l), bias: p.pointer(.qkvb, layer: l), N: BT, C: C, OC: 3 * C)
-            Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, scale: config.attentionScale(layer: l),
-                              dropout: dropout?.attentionSite(l))
-            Matmul.forward(out: attproj, inp: atty, weight: p.pointer(.attprojw, layer: l), bias: p.pointer(.attprojb, layer: l), N: BT, C: C, OC: C)
-            dropout?.attentionOutputSite(l).apply(attproj, count: BT * C)
-            Elementwise.residualForward(out: residual2, a: residual, b: attproj, N: BT * C)
-            LayerNorm.forward(out: ln2, mean: acts.ln2Mean + s * BT, rstd: acts.ln2Rstd + s * BT, inp: residual2,
-                              weight: p.pointer(.ln2w, layer: l), bias: p.pointer(.ln2b, layer: l), N: BT, C: C, eps: eps)
-            Matmul.forward(out: fch, inp: ln2, weight: p.pointer(.fcw, layer: l), bias: p.pointer(.fcb, layer: l), N: BT, C: C, OC: H)
-            activation.forward(out: fchGelu, inp: fch, N: BT * H)
-            Matmul.forward(out: fcproj, inp: fchGelu, weight: p.pointer(.fcprojw, layer: l), bias: p.pointer(.fcprojb, layer: l), N: BT, C: H, OC: C)
-            dropout?.mlpOutputSite(l).apply(fcproj, count: BT * C)
-            Elementwise.residualForward(out: residual3, a: residual2, b: fcproj, N: BT * C)
-            residual = residual3
+            let buffers = BlockBuffers(
+                ln1: acts.ln1 + s * BT * C, ln1Mean: acts.ln1Mean + s * BT, ln1Rstd: acts.ln1Rstd + s * BT,
+                qkv: acts.qkv + s * BT * 3 * C, atty: acts.atty + s * BT * C,
+                attproj: acts.attproj + s * BT * C, residual2: acts.residual2 + s * BT * C,
+                ln2: acts.ln2 + s * BT * C, ln2Mean: acts.ln2Mean + s * BT, ln2Rstd: acts.ln2Rstd + s * BT,
+                fch: acts.fch + s * BT * H, fchGelu: acts.fchGelu + s * BT * H,
+                fcproj: acts.fcproj + s * BT * C, residual3: acts.residual3 + s * BT * C)
+            let att = acts.att + s * B * NH * T * T
+            block(l, input: residual, N: BT, buffers: buffers, linear: linear, attention: { qkv, out in
+                Attention.forward(out: out, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, scale: config.attentionScale(layer: l),
+                                  dropout: dropout?.attentionSite(l))
+            }, dropout: dropout)
+            residual = UnsafePointer(buffers.residual3)
         }
         LayerNorm.forward(out: acts.lnf, mean: acts.lnfMean, rstd: acts.lnfRstd, inp: residual,
                           weight: p.pointer(.lnfw), bias: p.pointer(.lnfb), N: BT, C: C, eps: eps)
