@@ -86,112 +86,39 @@ public final class Trainer {
     public func run(resume: Bool = false, stopAfterSteps: Int? = nil,
                     onEvent: (TrainerEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> TrainingResult {
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        let layout = model.parameters.layout
-        let optimizer = AdamW(layout: layout, settings: .init(weightDecay: options.weightDecay))
-        var state = TrainerState(step: 0, epoch: 0, cursor: 0, optimizerStep: 0, bestEvalLoss: nil, bestCheckpoint: nil, history: [])
+        let run = TrainingRun(trainer: self)
         if resume, let latest = TrainingCheckpoint.list(in: outputDirectory).last {
-            let loaded = try ModelLoader.load(directory: latest).model
-            _ = model.parameters.storage.update(fromContentsOf: loaded.parameters.storage)
-            let (saved, m, v) = try TrainingCheckpoint.loadState(latest)
-            m.withUnsafeBufferPointer { mb in v.withUnsafeBufferPointer { vb in optimizer.restore(step: saved.optimizerStep, m: mb, v: vb) } }
-            state = saved
-            onEvent(.resumed(from: latest, step: saved.step))
-        }
-        let L = data.manifest.maxLength, B = options.batchSize
-        var activations: [Int: Activations] = [:]
-        func acts(_ rows: Int) -> Activations {
-            if let a = activations[rows] { return a }
-            let a = Activations(config: model.config, B: rows, T: L, keepsAllLayers: true)
-            activations[rows] = a
-            return a
-        }
-        let grads = ParameterBuffer(layout: layout)
-        func saveCheckpoint() throws {
-            let path = (outputDirectory as NSString).appendingPathComponent("checkpoint-\(state.step)")
-            try TrainingCheckpoint.save(model: model, optimizer: optimizer, state: state, tokenizerFiles: tokenizerFiles, to: path)
-            onEvent(.checkpoint(path: path))
-            prune(keeping: state.bestCheckpoint)
+            try run.restore(from: latest)
+            onEvent(.resumed(from: latest, step: run.state.step))
         }
         var stopped = false
-        let started = Date()
-        var tokensSinceStart = 0
-
-        training: while state.step < totalSteps && state.epoch < options.epochs {
-            let order = self.order(epoch: state.epoch)
-            while state.cursor < microBatchesPerEpoch && state.step < totalSteps {
-                grads.storage.update(repeating: 0)
-                var lossSum: Float = 0
-                var micro = 0
-                var tokens = 0
-                while micro < options.gradientAccumulation && state.cursor < microBatchesPerEpoch {
-                    let rows = Array(order[(state.cursor * B)..<min((state.cursor + 1) * B, order.count)])
-                    var batchTokens: [Int32] = [], batchTargets: [Int32] = []
-                    for index in rows {
-                        let block = data.train.block(index)
-                        batchTokens += block.tokens
-                        batchTargets += block.targets
-                    }
-                    let batchActs = acts(rows.count)
-                    // Masks depend only on (seed, step, micro-batch): a resumed run draws the same.
-                    var settings = DropoutSettings(config: model.config, seed: options.seed ^ (UInt64(state.step) << 20 | UInt64(micro)) &* 0x9E37_79B9_7F4A_7C15)
-                    if let p = options.dropout { (settings.embedding, settings.attention, settings.residual) = (p, p, p) }
-                    batchActs.dropout = settings.embedding > 0 || settings.attention > 0 || settings.residual > 0 ? settings : nil
-                    let (loss, _) = try model.lossAndGradients(Batch(B: rows.count, T: L, tokens: batchTokens, targets: batchTargets),
-                                                               acts: batchActs, grads: grads)
-                    lossSum += loss
-                    tokens += rows.count * L
-                    micro += 1
-                    state.cursor += 1
-                }
-                if micro > 1 {
-                    let scale = 1 / Float(micro)
-                    for i in grads.storage.indices { grads.storage[i] *= scale }
-                }
-                let norm = GradientClipping.clip(grads, maxNorm: options.maxGradNorm)
-                let lr = options.learningRate * options.schedule.factor(step: state.step, warmup: options.warmupSteps, total: totalSteps)
-                optimizer.update(parameters: model.parameters, grads: grads, learningRate: lr)
-                state.step += 1
-                state.optimizerStep = optimizer.step
-                let loss = lossSum / Float(micro)
-                tokensSinceStart += tokens
-                let elapsed = Date().timeIntervalSince(started)
-                let rate = Double(tokensSinceStart) / max(elapsed, 1e-9)
-                let eta = elapsed / Double(max(1, state.step - (state.history.first { $0.kind == "train" }?.step ?? 1) + 1)) * Double(totalSteps - state.step)
-                let epochPosition = Double(state.epoch) + Double(state.cursor) / Double(microBatchesPerEpoch)
-                state.history.append(LogEntry(kind: "train", step: state.step, epoch: epochPosition, loss: loss, learningRate: lr,
-                                              gradNorm: norm, tokensPerSecond: rate, perplexity: nil))
-                if state.step % options.logEvery == 0 || state.step == 1 { appendLog(state.history.last!) }
-                onEvent(.step(step: state.step, totalSteps: totalSteps, epoch: state.epoch, loss: loss, tokensPerSecond: rate, etaSeconds: eta))
-                if options.evalEvery > 0 && state.step % options.evalEvery == 0 && state.cursor < microBatchesPerEpoch {
-                    _ = evaluate(&state, onEvent: onEvent)
-                }
-                if let stopAfterSteps, state.step >= stopAfterSteps { break training }
-                if state.cursor < microBatchesPerEpoch && state.step < totalSteps {
+        training: while run.state.step < totalSteps && run.state.epoch < options.epochs {
+            while run.state.cursor < microBatchesPerEpoch && run.state.step < totalSteps {
+                try run.step(onEvent: onEvent)
+                if let stopAfterSteps, run.state.step >= stopAfterSteps { break training }
+                if run.state.cursor < microBatchesPerEpoch && run.state.step < totalSteps {
                     if shouldStop() {
-                        try saveCheckpoint()
+                        try run.saveCheckpoint(onEvent: onEvent)
                         stopped = true
                         break training
                     }
-                    if options.saveEvery > 0 && state.step % options.saveEvery == 0 { try saveCheckpoint() }
+                    if options.saveEvery > 0 && run.state.step % options.saveEvery == 0 { try run.saveCheckpoint(onEvent: onEvent) }
                 }
             }
-            if state.cursor >= microBatchesPerEpoch || state.step >= totalSteps {
-                // End of an epoch (or of the run): evaluate, checkpoint, keep the best.
-                let evalLoss = evaluate(&state, onEvent: onEvent)
-                state.epoch += 1
-                state.cursor = 0
-                if let evalLoss, evalLoss < (state.bestEvalLoss ?? .infinity) {
-                    state.bestEvalLoss = evalLoss
-                    state.bestCheckpoint = (outputDirectory as NSString).appendingPathComponent("checkpoint-\(state.step)")
-                }
-                try saveCheckpoint()
-                if state.step < totalSteps && state.epoch < options.epochs && shouldStop() {
+            if run.state.cursor >= microBatchesPerEpoch || run.state.step >= totalSteps {
+                try run.endEpoch(onEvent: onEvent)
+                if run.state.step < totalSteps && run.state.epoch < options.epochs && shouldStop() {
                     stopped = true
                     break training
                 }
             }
         }
+        return try finish(run.state, writeFinalModel: stopAfterSteps == nil && !stopped, stopped: stopped)
+    }
 
+    /// The result of a run; with `writeFinalModel`, the Trainer's load_best_model_at_end: the
+    /// best checkpoint's weights become the model, written to `final/`.
+    func finish(_ state: TrainerState, writeFinalModel: Bool, stopped: Bool) throws -> TrainingResult {
         // Per epoch, from the log (so a resumed run reports the same table): a step at the very
         // end of an epoch has position epoch + 1.0 and belongs to that epoch.
         var epochLosses: [Int: [Float]] = [:]
@@ -203,10 +130,10 @@ public final class Trainer {
             let validation = state.history.last { $0.kind == "eval" && Int($0.epoch) == epoch }?.loss
             return EpochSummary(epoch: epoch + 1, trainingLoss: losses.reduce(0, +) / Float(losses.count), validationLoss: validation)
         }
+        let best = bestCheckpointPath(state)
         let finalModel = (outputDirectory as NSString).appendingPathComponent("final")
-        if stopAfterSteps == nil && !stopped {
-            // The Trainer's load_best_model_at_end: the best checkpoint's weights become the result.
-            if let best = state.bestCheckpoint {
+        if writeFinalModel {
+            if let best {
                 let loaded = try ModelLoader.load(directory: best).model
                 _ = model.parameters.storage.update(fromContentsOf: loaded.parameters.storage)
             }
@@ -216,8 +143,13 @@ public final class Trainer {
                 try FileManager.default.copyItem(atPath: file, toPath: (finalModel as NSString).appendingPathComponent((file as NSString).lastPathComponent))
             }
         }
-        return TrainingResult(steps: state.step, epochs: summaries, bestCheckpoint: state.bestCheckpoint,
+        return TrainingResult(steps: state.step, epochs: summaries, bestCheckpoint: best,
                               bestEvalLoss: state.bestEvalLoss, history: state.history, finalModel: finalModel, stopped: stopped)
+    }
+
+    /// The best checkpoint's path under this run's output directory.
+    func bestCheckpointPath(_ state: TrainerState) -> String? {
+        state.bestCheckpoint.map { (outputDirectory as NSString).appendingPathComponent(($0 as NSString).lastPathComponent) }
     }
 
     /// Mean loss over the validation blocks' learned tokens; nil without validation data.
@@ -265,7 +197,8 @@ public final class Trainer {
         }
     }
 
-    /// Keeps at most `saveTotalLimit` checkpoints, never the best.
+    /// Keeps at most `saveTotalLimit` checkpoints, never the best (a path under this run's
+    /// output directory).
     func prune(keeping best: String?) {
         guard options.saveTotalLimit > 0 else { return }
         var checkpoints = TrainingCheckpoint.list(in: outputDirectory)

@@ -10,6 +10,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var cursor: Int
     public var optimizerStep: Int
     public var bestEvalLoss: Float?
+    /// The best checkpoint's directory name (`checkpoint-N`), relative to the output directory
+    /// so that a run resumed under another root still finds (and never prunes) it. States
+    /// written before this held an absolute path; only its last component is used.
     public var bestCheckpoint: String?
     public var history: [LogEntry]
 }

@@ -96,6 +96,23 @@ struct TrainerTests {
         #expect(kept.contains(result.bestCheckpoint!) && kept.count <= 2)
     }
 
+    @Test("a run moved to another directory and resumed there keeps (and never prunes) its best checkpoint")
+    func resumeElsewhere() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.makeData(dir + "/data")
+        var options = Self.options(epochs: 3)
+        options.saveTotalLimit = 1
+        _ = try Trainer(model: try freshModel(), data: data, options: options, outputDirectory: dir + "/first").run(stopAfterSteps: 13)
+        // The operator moves the data volume (another --data-dir root), then the job resumes.
+        try FileManager.default.moveItem(atPath: dir + "/first", toPath: dir + "/moved")
+        let result = try Trainer(model: try freshModel(), data: data, options: options, outputDirectory: dir + "/moved").run(resume: true)
+        let best = try #require(result.bestCheckpoint)
+        #expect(best.hasPrefix(dir + "/moved/"), "\(best)")
+        #expect(FileManager.default.fileExists(atPath: best))
+        #expect(TrainingCheckpoint.list(in: dir + "/moved").contains(best))
+    }
+
     @Test("invalid options and mismatched data are refused with the option named")
     func refuses() throws {
         var options = TrainingOptions()
