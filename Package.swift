@@ -41,6 +41,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries. CBLAS is header-only on purpose: OpenBLAS is opened at run time by
@@ -68,7 +69,8 @@ let package = Package(
         .target(name: "Services", dependencies: ["Messaging", "Wire", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels",
                                                  .product(name: "Logging", package: "swift-log"),
                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .target(name: "Coordinator", dependencies: ["Messaging", "Wire", "Jobs", "Services", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Coordinator", dependencies: ["Messaging", "Wire", "Jobs", "Services", .product(name: "Logging", package: "swift-log"),
+                                                    .product(name: "GRDB", package: "GRDB.swift")]),
 
         .executableTarget(
             name: "cuentista",
@@ -79,7 +81,7 @@ let package = Package(
         .executableTarget(name: "cuentista-trainer", dependencies: ["Services"]),
         .executableTarget(name: "cuentista-generator", dependencies: ["Services", "Kernels"]),
         .executableTarget(
-            name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training", "Services", "Messaging", "Wire", "Jobs",
+            name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training", "Services", "Messaging", "Wire", "Jobs", "Coordinator",
                                                     .product(name: "Logging", package: "swift-log")], path: "Benchmarks/CuentistaBench",
             swiftSettings: fastMath),
 
@@ -95,7 +97,7 @@ let package = Package(
         .testTarget(name: "InvarianceTests", dependencies: ["GPT2", "Generation", "Training", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC", "CProtos"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "CProtos"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Jobs"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Jobs", .product(name: "GRDB", package: "GRDB.swift")]),
         // Real processes on loopback: the coordinator and the workers as users start them.
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Messaging", "Wire", "GPT2", "Tokenizer",
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",

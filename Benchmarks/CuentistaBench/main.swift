@@ -1,6 +1,8 @@
+import Coordinator
 import Foundation
 import GPT2
 import Generation
+import Jobs
 import Kernels
 import Tokenizer
 import Training
@@ -12,6 +14,7 @@ import Training
 ///        cuentista-bench bandwidth
 ///        cuentista-bench encode TOKENIZER_DIR TEXT_FILE ROUNDS
 ///        cuentista-bench train MODEL_DIR BATCH SEQ STEPS
+///        cuentista-bench jobstore DIR COUNT
 ///        cuentista-bench roundtrip ENDPOINT DATA_DIR TOKENIZER CLIENTS REQUESTS
 ///        cuentista-bench serve ENDPOINT CLIENTS REQUESTS PROMPT NEW VOCAB
 let arguments = CommandLine.arguments
@@ -204,6 +207,24 @@ case "roundtrip":
         fatalError("usage: cuentista-bench roundtrip ENDPOINT DATA_DIR TOKENIZER CLIENTS REQUESTS")
     }
     json(try Roundtrip.run(endpoint: arguments[2], dataDirectory: arguments[3], tokenizer: arguments[4], clients: clients, requests: requests))
+case "jobstore":
+    // Durable submissions: each put returns after the record is on disk (fsync / WAL commit).
+    guard arguments.count == 4, let count = Int(arguments[3]) else { fatalError("usage: cuentista-bench jobstore DIR COUNT") }
+    let store = try JobStore(path: arguments[2])
+    var spec = TrainJobSpec()
+    spec.model = "models/base"
+    spec.data = "prepared"
+    spec.out = "runs/bench"
+    var latencies: [Double] = []
+    let start = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<count {
+        let record = JobRecord(id: store.newId(), spec: .train(spec))
+        latencies.append(try seconds { try store.put(record) })
+    }
+    let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    latencies.sort()
+    json(["jobs_per_s": Double(count) / total, "submit_median_ms": latencies[count / 2] * 1000,
+          "submit_p99_ms": latencies[count * 99 / 100] * 1000, "jobs": count])
 default:
     fatalError("usage: cuentista-bench forward|sgemm|kernels ...")
 }

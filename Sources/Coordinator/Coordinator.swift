@@ -9,7 +9,7 @@ public struct CoordinatorConfiguration: Sendable {
     public var endpoints = ["tcp://127.0.0.1:5555"]
     /// The folder every worker shares; jobs name paths relative to it.
     public var dataDirectory: String
-    /// The durable job journal (default: <data>/coordinator/jobs.jsonl).
+    /// The durable job store, SQLite (default: <data>/coordinator/jobs.db).
     public var storePath: String
     public var maxAttempts = 3
     public var maxMessageBytes = Majordomo.defaultMaxMessageBytes
@@ -24,7 +24,7 @@ public struct CoordinatorConfiguration: Sendable {
 
     public init(dataDirectory: String, storePath: String? = nil) {
         self.dataDirectory = dataDirectory
-        self.storePath = storePath ?? (dataDirectory as NSString).appendingPathComponent("coordinator/jobs.jsonl")
+        self.storePath = storePath ?? (dataDirectory as NSString).appendingPathComponent("coordinator/jobs.db")
     }
 }
 
@@ -112,8 +112,8 @@ public final class Coordinator {
         self.context = context
         data = DataDirectory(root: configuration.dataDirectory)
         store = try JobStore(path: configuration.storePath)
-        if store.skippedLines > 0 {
-            logger.warning("job store \(configuration.storePath): skipped \(store.skippedLines) unreadable line(s) (a write torn by a crash)")
+        if store.importedJobs > 0 || store.skippedLines > 0 {
+            logger.notice("job store \(configuration.storePath): imported \(store.importedJobs) job(s) from the jobs.jsonl of an earlier version (renamed jobs.jsonl.imported)\(store.skippedLines > 0 ? "; skipped \(store.skippedLines) unreadable line(s) (a write torn by a crash)" : "")")
         }
         // Jobs that were running when the previous coordinator stopped wait for their worker to
         // come back (it reports them in READY) or for a free one.

@@ -1,7 +1,11 @@
 import Foundation
+import GRDB
 import Jobs
+import Services
+import Wire
 
-/// One job as the coordinator keeps it.
+/// One job as the coordinator keeps it. (`Codable` only to import the JSON-lines journal of
+/// earlier versions; the store itself has a schema of its own, see `JobStore`.)
 public struct JobRecord: Codable, Sendable, Equatable {
     public enum State: String, Codable, Sendable {
         case queued, running, succeeded, failed, cancelled
@@ -34,47 +38,168 @@ public struct JobRecord: Codable, Sendable, Equatable {
 
 public enum JobStoreError: Error, CustomStringConvertible {
     case io(path: String, reason: String)
+    /// A row the store cannot turn back into a job: never skipped silently.
+    case undecodable(path: String, id: String, reason: String)
 
     public var description: String {
         switch self {
         case let .io(path, reason): "job store \(path): \(reason)"
+        case let .undecodable(path, id, reason): "job store \(path): job \(id) cannot be read: \(reason)"
         }
     }
 }
 
-/// The durable job list: an append-only journal of whole job records, one JSON line each,
-/// fsynced before the coordinator answers. `kill -9` at any moment loses nothing that was
-/// acknowledged; a torn last line (a crash in the middle of a write) is skipped on load. The
-/// journal is compacted (rewritten with one line per job, atomically) when it is opened.
+/// The durable job list, in SQLite (`sqlite3 DATA/coordinator/jobs.db` shows it): one row per
+/// job, the specification as its protobuf bytes (the wire format, versioned) beside indexed
+/// columns for state, kind and times. WAL with `synchronous = FULL`: `put` returns after the
+/// transaction is on disk, so `kill -9` at any moment loses nothing that was acknowledged.
+/// The coordinator reads its working copy from memory (`jobs`, `order`); the database is
+/// read once, when the store opens. A journal of earlier versions (`jobs.jsonl` beside the
+/// database) is imported on first start and renamed `jobs.jsonl.imported`; jobs already in
+/// the database are not overwritten by it.
 public final class JobStore {
     public let path: String
     public private(set) var jobs: [String: JobRecord] = [:]
     /// Job ids in submission order.
     public private(set) var order: [String] = []
-    /// Lines of the journal that could not be read when it was opened (reported in the log).
+    /// Lines of an imported journal that could not be read (a write torn by a crash).
     public private(set) var skippedLines = 0
-    var descriptor: Int32 = -1
+    /// Jobs imported from an earlier version's journal on this start.
+    public private(set) var importedJobs = 0
+    let database: DatabaseQueue
     var nextNumber = 1
 
-    public init(path: String) throws {
-        self.path = path
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if let data = FileManager.default.contents(atPath: path) {
-            let decoder = JSONDecoder()
-            for line in data.split(separator: 0x0A) where !line.isEmpty {
-                guard let record = try? decoder.decode(JobRecord.self, from: Data(line)) else {
-                    skippedLines += 1
-                    continue
-                }
-                remember(record)
-            }
+    /// `path` names the database; a path ending in `.jsonl` (an earlier version's `--store`)
+    /// names the journal to import, and the database goes beside it with the extension `.db`.
+    public init(path requested: String) throws {
+        let journal: String
+        if requested.hasSuffix(".jsonl") {
+            journal = requested
+            path = String(requested.dropLast(".jsonl".count)) + ".db"
+        } else {
+            path = requested
+            journal = ((requested as NSString).deletingLastPathComponent as NSString).appendingPathComponent("jobs.jsonl")
         }
-        try compact()
+        let folder = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw JobStoreError.io(path: path, reason: "\(error)")
+        }
+        try load()
+        if FileManager.default.fileExists(atPath: journal) { try importJournal(journal) }
     }
 
-    deinit {
-        if descriptor >= 0 { close(descriptor) }
+    /// The schema, one migration per version; never edit a registered one, add the next.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: jobs") { db in
+            try db.create(table: "jobs") { t in
+                t.autoIncrementedPrimaryKey("seq")  // submission order
+                t.column("id", .text).notNull().unique()
+                t.column("kind", .text).notNull().indexed()
+                t.column("state", .text).notNull().indexed()
+                t.column("spec", .blob).notNull()  // JobSubmit, protobuf
+                t.column("attempts", .integer).notNull()
+                t.column("worker", .text).notNull()
+                t.column("error", .text).notNull()
+                t.column("result", .text).notNull()
+                t.column("created_ms", .integer).notNull().indexed()
+                t.column("updated_ms", .integer).notNull()
+                t.column("started", .boolean).notNull()
+                t.column("cancel_requested", .boolean).notNull()
+            }
+        }
+        return migrator
     }
+
+    private func load() throws {
+        let rows: [Row]
+        do { rows = try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY seq") } } catch {
+            throw JobStoreError.io(path: path, reason: "\(error)")
+        }
+        for row in rows { remember(try record(from: row)) }
+    }
+
+    private func record(from row: Row) throws -> JobRecord {
+        let id: String = row["id"]
+        let spec: JobSpec
+        do {
+            guard let decoded = JobSpec(wire: try JobSubmit(wire: [UInt8](row["spec"] as Data))) else {
+                throw JobStoreError.undecodable(path: path, id: id, reason: "the specification names no job kind")
+            }
+            spec = decoded
+        } catch let error as JobStoreError {
+            throw error
+        } catch {
+            throw JobStoreError.undecodable(path: path, id: id, reason: "specification: \(error)")
+        }
+        let stateName: String = row["state"]
+        guard let state = JobRecord.State(rawValue: stateName) else {
+            throw JobStoreError.undecodable(path: path, id: id, reason: "unknown state '\(stateName)'")
+        }
+        var record = JobRecord(id: id, spec: spec, now: UInt64(row["created_ms"] as Int64))
+        record.state = state
+        record.attempts = row["attempts"]
+        record.worker = row["worker"]
+        record.error = row["error"]
+        record.result = row["result"]
+        record.updatedUnixMilliseconds = UInt64(row["updated_ms"] as Int64)
+        record.started = row["started"]
+        record.cancelRequested = row["cancel_requested"]
+        return record
+    }
+
+    /// Imports the JSON-lines journal of earlier versions in one transaction, then renames it.
+    private func importJournal(_ journal: String) throws {
+        guard let data = FileManager.default.contents(atPath: journal) else { return }
+        var latest: [String: JobRecord] = [:], seen: [String] = []
+        let decoder = JSONDecoder()
+        for line in data.split(separator: 0x0A) where !line.isEmpty {
+            // A torn last line is what a crash in the middle of a journal write leaves.
+            guard let record = try? decoder.decode(JobRecord.self, from: Data(line)) else {
+                skippedLines += 1
+                continue
+            }
+            if latest[record.id] == nil { seen.append(record.id) }
+            latest[record.id] = record
+        }
+        let fresh = seen.filter { jobs[$0] == nil }.map { latest[$0]! }
+        do {
+            try database.write { db in
+                for record in fresh { try Self.upsert(record, in: db) }
+            }
+        } catch {
+            throw JobStoreError.io(path: path, reason: "importing \(journal): \(error)")
+        }
+        for record in fresh { remember(record) }
+        importedJobs = fresh.count
+        guard rename(journal, journal + ".imported") == 0 else {
+            throw JobStoreError.io(path: journal, reason: "imported, but cannot rename it: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func upsert(_ record: JobRecord, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO jobs (id, kind, state, spec, attempts, worker, error, result, created_ms, updated_ms, started, cancel_requested)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, state = excluded.state, spec = excluded.spec,
+                attempts = excluded.attempts, worker = excluded.worker, error = excluded.error, result = excluded.result,
+                updated_ms = excluded.updated_ms, started = excluded.started, cancel_requested = excluded.cancel_requested
+            """, arguments: [record.id, record.kind, record.state.rawValue, Data(record.spec.wire.wire()), record.attempts,
+                             record.worker, record.error, record.result, Int64(record.createdUnixMilliseconds),
+                             Int64(record.updatedUnixMilliseconds), record.started, record.cancelRequested])
+    }
+
+    /// `PRAGMA synchronous` of the store's connection (2 = FULL), for tests and `status`.
+    public var synchronousMode: Int? { try? database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } }
 
     public static func nowMilliseconds() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
@@ -90,23 +215,15 @@ public final class JobStore {
         return String(format: "job-%06d", nextNumber)
     }
 
-    /// Stores `record` durably (returns after fsync); on failure the journal is cut back to its
-    /// last whole line and the record is not remembered.
+    /// Stores `record` durably (returns after the transaction is on disk); on failure nothing
+    /// changes, in the database or in memory.
     public func put(_ record: JobRecord) throws {
         var record = record
         record.updatedUnixMilliseconds = Self.nowMilliseconds()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var line = try encoder.encode(record)
-        line.append(0x0A)
-        let end = lseek(descriptor, 0, SEEK_END)
         do {
-            try write(line, to: descriptor)
-            guard fsync(descriptor) == 0 else { throw JobStoreError.io(path: path, reason: "fsync: \(String(cString: strerror(errno)))") }
+            try database.write { db in try Self.upsert(record, in: db) }
         } catch {
-            // A half-written line would swallow the next record when the journal is read back.
-            if end >= 0 { _ = ftruncate(descriptor, end) }
-            throw error
+            throw JobStoreError.io(path: path, reason: "\(error)")
         }
         remember(record)
     }
@@ -124,41 +241,5 @@ public final class JobStore {
             remember(record)
             return false
         }
-    }
-
-    func write(_ data: Data, to descriptor: Int32) throws {
-        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) throws in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw JobStoreError.io(path: path, reason: "write: \(String(cString: strerror(errno)))")
-                }
-                offset += written
-            }
-        }
-    }
-
-    /// Rewrites the journal with the current records (temp file, fsync, rename, fsync folder).
-    func compact() throws {
-        let temporary = path + ".compact"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw JobStoreError.io(path: temporary, reason: String(cString: strerror(errno))) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        for id in order {
-            var line = try encoder.encode(jobs[id]!)
-            line.append(0x0A)
-            try write(line, to: fd)
-        }
-        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
-            throw JobStoreError.io(path: path, reason: String(cString: strerror(errno)))
-        }
-        let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY)
-        if folder >= 0 { fsync(folder); close(folder) }
-        if descriptor >= 0 { close(descriptor) }
-        descriptor = open(path, O_WRONLY | O_APPEND)
-        guard descriptor >= 0 else { throw JobStoreError.io(path: path, reason: String(cString: strerror(errno))) }
     }
 }

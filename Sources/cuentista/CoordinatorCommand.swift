@@ -13,14 +13,14 @@ struct CoordinatorCommand: ParsableCommand {
           cuentista coordinator --data-dir DATA
         then start workers (cuentista-tokenizer, cuentista-prep, cuentista-trainer) with
         --connect tcp://127.0.0.1:5555 --data-dir DATA, or run everything with `cuentista up`.
-        Jobs are stored in DATA/coordinator/jobs.jsonl (fsynced), so a killed coordinator loses
-        none. It binds loopback unless told otherwise; across hosts use --bind tcp://0.0.0.0:5555
+        Jobs are stored in DATA/coordinator/jobs.db (SQLite, WAL, synchronous=FULL), so a killed
+        coordinator loses none that it acknowledged; `sqlite3 DATA/coordinator/jobs.db` shows them. It binds loopback unless told otherwise; across hosts use --bind tcp://0.0.0.0:5555
         with CurveZMQ keys (--keys, --allow-key).
         """)
 
     @Option(help: "Endpoint to bind (repeat for several).") var bind: [String] = ["tcp://127.0.0.1:5555"]
     @Option(help: "The data directory every worker shares.") var dataDir = "."
-    @Option(help: "The job journal (default: DATA/coordinator/jobs.jsonl).") var store: String?
+    @Option(help: "The job store, SQLite (default: DATA/coordinator/jobs.db; a .jsonl journal of an earlier version is imported).") var store: String?
     @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = 3
     @Option(help: "Requests above this many bytes are refused with TOO_LARGE.") var maxMessageBytes = Majordomo.defaultMaxMessageBytes
     @Option(help: "How long a request waits for a worker of a known service (ms).") var serviceWaitMs = 10_000
