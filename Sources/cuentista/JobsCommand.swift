@@ -119,34 +119,29 @@ struct JobsCommand: ParsableCommand {
     /// Shows a job's progress (a bar on standard error) until it ends; its final status and
     /// the evaluations it reported, one row per evaluation.
     static func follow(_ id: String, client: ServiceClient) throws -> (status: JobStatus, epochs: [EpochRow]) {
-        let interactive = isatty(2) == 1
+        let line = ProgressLine()
         var epochs: [EpochRow] = []
-        var lastLine = Date.distantPast
         // A job may run for hours: no overall timeout, but the coordinator must stay reachable.
         let reply = try client.jobs(JobRequest(version: .v1, request: .follow(id)), timeoutMilliseconds: 24 * 3600 * 1000) { partial in
             switch partial.reply {
             case let .status(status):
-                FileHandle.standardError.write(Data("\(status.jobId): \(name(status.state))\(status.worker.isEmpty ? "" : " on \(status.worker)")\n".utf8))
+                line.note("\(status.jobId): \(name(status.state))\(status.worker.isEmpty ? "" : " on \(status.worker)")")
             case let .progress(progress):
                 if let eval = progress.eval {
                     epochs.append(EpochRow(epoch: progress.epoch + 1, training: progress.loss, validation: eval.loss, perplexity: eval.perplexity))
-                    FileHandle.standardError.write(Data(((interactive ? "\n" : "") + String(format: "eval after step %d (epoch %d): loss %.4f  perplexity %.2f\n", progress.step, progress.epoch + 1, eval.loss, eval.perplexity)).utf8))
+                    line.note(String(format: "eval after step %d (epoch %d): loss %.4f  perplexity %.2f", progress.step, progress.epoch + 1, eval.loss, eval.perplexity))
                 } else if !progress.checkpoint.isEmpty {
-                    FileHandle.standardError.write(Data(((interactive ? "\n" : "") + "checkpoint \(progress.checkpoint)\n").utf8))
+                    line.note("checkpoint \(progress.checkpoint)")
                 } else {
-                    // Without a terminal, a line every few seconds (and the last one).
-                    guard interactive || progress.step == progress.totalSteps || Date().timeIntervalSince(lastLine) > 5 else { return }
-                    lastLine = Date()
-                    let width = 24, filled = width * Int(progress.step) / max(Int(progress.totalSteps), 1)
-                    let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-                    let line = String(format: "[%@] step %d/%d  loss %.4f  %.0f tok/s  ETA %@", bar, progress.step, progress.totalSteps,
-                                      progress.loss, progress.tokensPerSecond, TrainCommand.clock(progress.etaSeconds))
-                    FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+                    let fraction: Double = Double(progress.step) / Double(max(progress.totalSteps, 1))
+                    let text: String = String(format: "step %d/%d  loss %.4f  %.0f tok/s  ETA %@", progress.step, progress.totalSteps,
+                                              progress.loss, progress.tokensPerSecond, ProgressLine.clock(progress.etaSeconds))
+                    line.show(fraction, text, last: progress.step == progress.totalSteps)
                 }
             default: break
             }
         }
-        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        line.finish()
         guard case let .status(status) = reply.reply else { throw ValidationError("\(id): the coordinator's last reply was not a status") }
         return (status, epochs)
     }

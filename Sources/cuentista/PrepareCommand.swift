@@ -22,16 +22,16 @@ struct PrepareCommand: ParsableCommand {
         let started = Date()
         let counts: PrepareCounts
         do {
-            let interactive = isatty(2) == 1
+            let progress = ProgressLine()
             counts = try spec.run(in: .workingDirectory, commandLine: CommandLine.arguments) { done, total in
-                let share = total > 0 ? Double(done) / Double(total) : 0
-                let elapsed = Date().timeIntervalSince(started)
-                let filled = Int(share * 24)
-                let line = String(format: "[%@] %.0f%%  %.1f MB/s  ETA %.0f s", String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled),
-                                  share * 100, Double(done) / max(elapsed, 1e-9) / 1e6, share > 0 ? elapsed * (1 - share) / share : 0)
-                FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+                let share: Double = total > 0 ? Double(done) / Double(total) : 0
+                let elapsed: Double = Date().timeIntervalSince(started)
+                let rate: Double = Double(done) / max(elapsed, 1e-9) / 1e6
+                let eta: Double = share > 0 ? elapsed * (1 - share) / share : 0
+                let text: String = String(format: "%.0f%%  %.1f MB/s  ETA %@", share * 100, rate, ProgressLine.clock(eta))
+                progress.show(share, text, last: done >= total)
             }
-            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            progress.finish()
         } catch let error as PrepError {
             throw ValidationError(error.description)
         } catch let error as JobSpecError {

@@ -25,26 +25,22 @@ struct TrainCommand: ParsableCommand {
         let trainer: Trainer
         do { trainer = try spec.makeTrainer(in: .workingDirectory) } catch { throw ValidationError("\(error)") }
 
-        let interactive = isatty(2) == 1
-        var lastPrint = Date.distantPast
+        let progress = ProgressLine()
         let result = try trainer.run(resume: resume) { event in
             switch event {
             case let .step(step, total, epoch, loss, rate, eta):
-                guard interactive || step == total || Date().timeIntervalSince(lastPrint) > 5 else { return }
-                lastPrint = Date()
-                let width = 24, filled = width * step / max(total, 1)
-                let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-                let line = String(format: "epoch %d [%@] step %d/%d  loss %.4f  %.0f tok/s  ETA %@", epoch + 1, bar, step, total,
-                                  loss, rate, Self.clock(eta))
-                FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+                let text: String = String(format: "step %d/%d  loss %.4f  %.0f tok/s  ETA %@", step, total, loss, rate, ProgressLine.clock(eta))
+                let fraction: Double = Double(step) / Double(max(total, 1))
+                progress.show(fraction, prefix: "epoch \(epoch + 1) ", text, last: step == total)
             case let .evaluation(step, epoch, loss, perplexity):
-                FileHandle.standardError.write(Data(((interactive ? "\n" : "") + String(format: "eval after step %d (epoch %d): loss %.4f  perplexity %.2f\n", step, epoch + 1, loss, perplexity)).utf8))
+                progress.note(String(format: "eval after step %d (epoch %d): loss %.4f  perplexity %.2f", step, epoch + 1, loss, perplexity))
             case let .checkpoint(path):
-                FileHandle.standardError.write(Data("saved \(path)\n".utf8))
+                progress.note("saved \(path)")
             case let .resumed(path, step):
-                FileHandle.standardError.write(Data("resuming from \(path) (step \(step))\n".utf8))
+                progress.note("resuming from \(path) (step \(step))")
             }
         }
+        progress.finish()
         print("\n Epoch | Training Loss | Validation Loss")
         for epoch in result.epochs {
             print(String(format: " %5d | %13.6f | %@", epoch.epoch, epoch.trainingLoss,
@@ -54,12 +50,6 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "\nbest checkpoint: %@ (validation loss %.4f, perplexity %.2f)", best, loss, exp(loss)))
         }
         print("final model: \(result.finalModel)")
-    }
-
-    static func clock(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "--:--" }
-        let s = Int(seconds)
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }
 

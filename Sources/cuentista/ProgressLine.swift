@@ -1,0 +1,42 @@
+import Foundation
+
+/// The CLI's one progress display, on standard error: on a terminal a bar redrawn in place;
+/// into a log file (or a pipe) a line every few seconds and the last one, never a flood of
+/// carriage returns. Used by `train`, `prepare` and `jobs follow`.
+final class ProgressLine {
+    let interactive = isatty(2) == 1
+    private var lastLine = Date.distantPast
+    private var barShown = false
+    static let width = 24
+
+    /// Shows `prefix [bar] text` for a task `fraction` done; `last` forces the line out.
+    func show(_ fraction: Double, prefix: String = "", _ text: String, last: Bool = false) {
+        guard interactive || last || Date().timeIntervalSince(lastLine) > 5 else { return }
+        lastLine = Date()
+        let filled = max(0, min(Self.width, Int(fraction * Double(Self.width))))
+        let line = "\(prefix)[\(String(repeating: "#", count: filled) + String(repeating: "-", count: Self.width - filled))] \(text)"
+        write(interactive ? "\r" + line : line + "\n")
+        barShown = interactive
+    }
+
+    /// A line of its own (an evaluation, a checkpoint), below the bar.
+    func note(_ line: String) {
+        write((barShown ? "\n" : "") + line + "\n")
+        barShown = false
+    }
+
+    /// Ends the bar's line.
+    func finish() {
+        if barShown { write("\n") }
+        barShown = false
+    }
+
+    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+
+    /// h:mm:ss or m:ss.
+    static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "--:--" }
+        let s = Int(seconds)
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
