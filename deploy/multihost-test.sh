@@ -64,6 +64,7 @@ start() {  # host name command...
 }
 worker() {  # host name executable extra...
     local h=$1 name=$2 exe=$3; shift 3
+    # --connect: the spelling of earlier versions, still accepted (deployments keep working).
     start "$h" "$name" "$bin/$exe" --connect "$endpoint" --data-dir "$work/data" --worker-id "$name" \
         --server-key "$work/keys/coordinator.pub" --keys "$work/keys/$name.key" "$@"
 }

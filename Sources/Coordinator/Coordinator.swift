@@ -6,7 +6,7 @@ import Wire
 
 public struct CoordinatorConfiguration: Sendable {
     /// Where clients and workers connect (loopback unless told otherwise).
-    public var endpoints = ["tcp://127.0.0.1:5555"]
+    public var endpoints = [CoordinatorEndpoint.local]
     /// The folder every worker shares; jobs name paths relative to it.
     public var dataDirectory: String
     /// The durable job store, SQLite (default: <data>/coordinator/jobs.db).

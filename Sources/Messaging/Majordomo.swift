@@ -49,3 +49,9 @@ public struct CurveKeys: Sendable, Equatable {
         self.secretKey = secretKey
     }
 }
+
+/// Where a coordinator listens unless told otherwise: the one default every command and
+/// worker shares (`--coordinator` for clients and workers, `--bind` for the coordinator).
+public enum CoordinatorEndpoint {
+    public static let local = "tcp://127.0.0.1:5555"
+}

@@ -7,7 +7,13 @@ import Messaging
 /// The options every worker executable shares.
 public struct WorkerArguments: ParsableArguments {
     @Option(help: "The coordinator's endpoint.")
-    public var connect = "tcp://127.0.0.1:5555"
+    public var coordinator = CoordinatorEndpoint.local
+    /// The spelling of earlier versions, still accepted.
+    @Option(name: .customLong("connect"), help: .hidden)
+    var connectAlias: String?
+
+    /// The endpoint in effect (`--connect` of earlier versions wins when given).
+    public var connect: String { connectAlias ?? coordinator }
     @Option(help: "The data directory all workers share; jobs and requests name paths relative to it.")
     public var dataDir = "."
     @Option(help: "This worker's name in logs and `cuentista status` (default: service-host-pid).")

@@ -11,7 +11,7 @@ struct GeneratorWorker: ParsableCommand {
         abstract: "The generator service: streams generations for clients of the coordinator (service 'generate').",
         discussion: """
         Start the coordinator first (`cuentista coordinator --data-dir DATA`), then:
-          cuentista-generator --connect tcp://127.0.0.1:5555 --data-dir DATA --model models/base
+          cuentista-generator --coordinator tcp://127.0.0.1:5555 --data-dir DATA --model models/base
         Requests that arrive while others decode join the batch at the next step (continuous
         batching, --max-batch sequences at once); past --max-queue waiting requests, new ones are
         refused with OVERLOADED. `cuentista jobs submit train ... --deploy` (or a switch_model

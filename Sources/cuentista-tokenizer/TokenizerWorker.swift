@@ -10,7 +10,7 @@ struct TokenizerWorker: ParsableCommand {
         abstract: "The tokenizer service: encodes, decodes and counts tokens for clients of the coordinator (service 'tokenize').",
         discussion: """
         Start the coordinator first (`cuentista coordinator --data-dir DATA`), then:
-          cuentista-tokenizer --connect tcp://127.0.0.1:5555 --data-dir DATA --tokenizer models/base
+          cuentista-tokenizer --coordinator tcp://127.0.0.1:5555 --data-dir DATA --tokenizer models/base
         Requests name a model or tokenizer directory relative to DATA; --tokenizer is the one used
         when they name none. Run several for more throughput; stop with Ctrl-C or SIGTERM.
         """)

@@ -8,7 +8,7 @@ struct TrainerWorker: ParsableCommand {
         abstract: "The trainer worker: runs `train` jobs queued in the coordinator.",
         discussion: """
         Start the coordinator first (`cuentista coordinator --data-dir DATA`), then:
-          cuentista-trainer --connect tcp://127.0.0.1:5555 --data-dir DATA
+          cuentista-trainer --coordinator tcp://127.0.0.1:5555 --data-dir DATA
         Jobs come from `cuentista jobs submit train ...`; models, data and checkpoints live under
         DATA, which every worker must see. If this worker dies, the job resumes on another one
         from its last complete checkpoint. Ctrl-C or SIGTERM stops at the next step with a

@@ -12,13 +12,13 @@ struct CoordinatorCommand: ParsableCommand {
         discussion: """
           cuentista coordinator --data-dir DATA
         then start workers (cuentista-tokenizer, cuentista-prep, cuentista-trainer) with
-        --connect tcp://127.0.0.1:5555 --data-dir DATA, or run everything with `cuentista up`.
+        --coordinator tcp://127.0.0.1:5555 --data-dir DATA, or run everything with `cuentista up`.
         Jobs are stored in DATA/coordinator/jobs.db (SQLite, WAL, synchronous=FULL), so a killed
         coordinator loses none that it acknowledged; `sqlite3 DATA/coordinator/jobs.db` shows them. It binds loopback unless told otherwise; across hosts use --bind tcp://0.0.0.0:5555
         with CurveZMQ keys (--keys, --allow-key).
         """)
 
-    @Option(help: "Endpoint to bind (repeat for several).") var bind: [String] = ["tcp://127.0.0.1:5555"]
+    @Option(help: "Endpoint to bind (repeat for several).") var bind: [String] = [CoordinatorEndpoint.local]
     @Option(help: "The data directory every worker shares.") var dataDir = "."
     @Option(help: "The job store, SQLite (default: DATA/coordinator/jobs.db; a .jsonl journal of an earlier version is imported).") var store: String?
     @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = 3
@@ -54,7 +54,7 @@ struct CoordinatorCommand: ParsableCommand {
 
 /// How commands that talk to a running coordinator find it.
 struct ClientArguments: ParsableArguments {
-    @Option(help: "The coordinator's endpoint.") var coordinator = "tcp://127.0.0.1:5555"
+    @Option(help: "The coordinator's endpoint.") var coordinator = CoordinatorEndpoint.local
     @Option(help: "Give up after this many milliseconds without a reply.") var timeoutMs = 10_000
     @Option(help: "CurveZMQ: the coordinator's public key file.") var serverKey: String?
     @Option(help: "CurveZMQ: this client's key file.") var keys: String?

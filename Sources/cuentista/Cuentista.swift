@@ -1,4 +1,5 @@
 import ArgumentParser
+import Messaging
 
 @main
 struct Cuentista: ParsableCommand {
@@ -18,7 +19,7 @@ struct Cuentista: ParsableCommand {
         var arguments = Array(CommandLine.arguments.dropFirst())
         for index in arguments.indices.reversed() where arguments[index] == "--remote" {
             if index + 1 == arguments.count || arguments[index + 1].hasPrefix("-") {
-                arguments.insert("tcp://127.0.0.1:5555", at: index + 1)
+                arguments.insert(CoordinatorEndpoint.local, at: index + 1)
             }
         }
         Self.main(arguments)

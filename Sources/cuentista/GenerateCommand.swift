@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import GPT2
 import Generation
+import GPT2
 import Kernels
+import Messaging
 import Tokenizer
 
 extension Strategy: ExpressibleByArgument {}
@@ -65,7 +66,7 @@ struct GenerateCommand: ParsableCommand {
     var stream = false
     @Flag(help: "Print ids, text, finish reason and trace as JSON.")
     var json = false
-    @Option(help: ArgumentHelp("Send the request to the generator service through the coordinator at this endpoint (bare --remote: tcp://127.0.0.1:5555).", valueName: "endpoint"))
+    @Option(help: ArgumentHelp("Send the request to the generator service through the coordinator at this endpoint (bare --remote: \(CoordinatorEndpoint.local)).", valueName: "endpoint"))
     var remote: String?
     @Option(help: "With --remote and CurveZMQ: the coordinator's public key file.") var serverKey: String?
     @Option(help: "With --remote and CurveZMQ: this client's key file.") var keys: String?

@@ -25,7 +25,7 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "The run folder (with our own services, also their data directory).") var dataDir = "cuentista-run"
     @Option(help: "A base model directory to fine-tune instead of pre-training one on the embedded corpus.") var model: String?
     @Option(help: "Use running services at this coordinator endpoint (their --data-dir must be this run's --data-dir).") var coordinator: String?
-    @Option(help: "Endpoint for the services this command starts.") var bind = "tcp://127.0.0.1:5555"
+    @Option(help: "Endpoint for the services this command starts.") var bind = CoordinatorEndpoint.local
     @Flag(help: "A small run (under 2 minutes): tiny model, fewer epochs, fewer products.") var quick = false
     @Option(help: "Fine-tune epochs (default 8; --quick 3).") var epochs: Int?
     @Option(help: "Fine-tune learning rate (default 5e-4 with 30 warmup steps for the embedded model; 2e-5 for --model, as the notebook).") var lr: Float?

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Messaging
 import Services
 import Wire
 
@@ -14,7 +15,7 @@ struct UpCommand: ParsableCommand {
         """)
 
     @Option(help: "The data directory every worker shares.") var dataDir = "."
-    @Option(help: "The coordinator's endpoint.") var bind = "tcp://127.0.0.1:5555"
+    @Option(help: "The coordinator's endpoint.") var bind = CoordinatorEndpoint.local
     @Option(help: "Default tokenizer of the tokenizer service (relative to --data-dir).") var tokenizer: String?
     @Option(help: "Tokenizer workers.") var tokenizers = 1
     @Option(help: "Dataset-prep workers.") var preps = 1
@@ -30,7 +31,7 @@ struct UpCommand: ParsableCommand {
         var group = try ProcessGroup(logDirectory: (data as NSString).appendingPathComponent("logs"))
         let common = ["--data-dir", data, "--log-level", logLevel]
         try group.start("coordinator", executable: "cuentista", ["coordinator", "--bind", bind] + common)
-        let connect = ["--connect", bind] + common
+        let connect = ["--coordinator", bind] + common
         for i in 0..<tokenizers { try group.start("tokenizer-\(i + 1)", executable: "cuentista-tokenizer", connect + (tokenizer.map { ["--tokenizer", $0] } ?? [])) }
         for i in 0..<preps { try group.start("prep-\(i + 1)", executable: "cuentista-prep", connect) }
         for i in 0..<trainers { try group.start("trainer-\(i + 1)", executable: "cuentista-trainer", connect) }

@@ -72,7 +72,7 @@ final class LiveSystem {
     }
 
     func startWorker(_ name: String, _ executable: String, _ arguments: [String] = []) throws {
-        try start(name, executable, ["--connect", endpoint, "--data-dir", data, "--worker-id", name] + arguments)
+        try start(name, executable, ["--coordinator", endpoint, "--data-dir", data, "--worker-id", name] + arguments)
     }
 
     func client(timeoutMilliseconds: Int = 10_000) throws -> ServiceClient {
