@@ -1,6 +1,4 @@
 import ArgumentParser
-import Foundation
-import Messaging
 import Services
 
 @main
@@ -18,25 +16,5 @@ struct TokenizerWorker: ParsableCommand {
     @OptionGroup var worker: WorkerArguments
     @Option(help: "Default tokenizer directory, relative to --data-dir (loaded at start).") var tokenizer: String?
 
-    func run() throws {
-        let stop = SignalFlag()
-        let logger = worker.logger("cuentista.tokenizer")
-        let service = TokenizerService(data: worker.data, defaultTokenizer: tokenizer, logger: logger)
-        if let tokenizer {
-            do { try service.preload(tokenizer) } catch { throw ValidationError("--tokenizer: \(error)") }
-        }
-        let id = worker.name(for: "tokenize")
-        let context = ZMQContext()
-        let majordomo = try worker.worker(context: context, service: "tokenize", logger: logger,
-                                          hello: { WorkerHelloBytes.make(service: "tokenize", id: id) },
-                                          heartbeat: { HeartbeatBytes.make(id: id) })
-        logger.info("\(id) serving 'tokenize' through \(worker.connect), data directory \(worker.data.root)")
-        while !stop.isRaised {
-            if let request = try majordomo.next(timeoutMilliseconds: 250) {
-                try majordomo.reply(to: request.client, body: service.handle(request.body), final: true)
-            }
-        }
-        majordomo.disconnect()
-        logger.info("\(id) stopped")
-    }
+    func run() throws { try TokenizerMain.run(worker, defaultTokenizer: tokenizer) }
 }
