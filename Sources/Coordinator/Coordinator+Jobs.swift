@@ -6,17 +6,17 @@ import Wire
 
 extension Coordinator {
     func handleJobsRequest(from client: [UInt8], body: [UInt8]) {
-        func reply(_ value: JobReply, final: Bool = true) { sendToClient(client, service: "jobs", body: value.wire(), final: final) }
+        func reply(_ value: JobReply, final: Bool = true) { sendToClient(client, service: InternalService.jobs, body: value.wire(), final: final) }
         guard let request = try? JobRequest(wire: body) else {
-            return replyError(to: client, service: "jobs", code: .malformed, "the request is not a JobRequest")
+            return replyError(to: client, service: InternalService.jobs, code: .malformed, "the request is not a JobRequest")
         }
         guard request.version == .v1 else {
-            return replyError(to: client, service: "jobs", code: .badVersion, "protocol version \(request.version.rawValue) is not supported (this coordinator speaks 1)")
+            return replyError(to: client, service: InternalService.jobs, code: .badVersion, "protocol version \(request.version.rawValue) is not supported (this coordinator speaks 1)")
         }
         switch request.request {
         case let .submit(submit):
             guard let spec = JobSpec(wire: submit) else {
-                return replyError(to: client, service: "jobs", code: .invalidArgument, "the submission holds no prepare or train specification", field: "spec")
+                return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, "the submission holds no prepare or train specification", field: "spec")
             }
             do {
                 switch spec {
@@ -24,19 +24,19 @@ extension Coordinator {
                 case let .train(train): try train.validate(in: data, dataPending: preparePending(writing: train.data))
                 }
             } catch {
-                return replyError(to: client, service: "jobs", code: .invalidArgument, error.description, field: error.field)
+                return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, error.description, field: error.field)
             }
             let job = JobRecord(id: store.newId(), spec: spec)
             do { try store.put(job) } catch {
-                return replyError(to: client, service: "jobs", code: .internal, "could not store the job: \(error)")
+                return replyError(to: client, service: InternalService.jobs, code: .internal, "could not store the job: \(error)")
             }
             logger.info("\(job.id) queued (\(job.kind))")
             reply(JobReply(reply: .status(status(of: job))))
         case let .status(id):
-            guard let job = store.jobs[id] else { return replyError(to: client, service: "jobs", code: .notFound, "no job \(id)") }
+            guard let job = store.jobs[id] else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
             reply(JobReply(reply: .status(status(of: job))))
         case let .cancel(id):
-            guard var job = store.jobs[id] else { return replyError(to: client, service: "jobs", code: .notFound, "no job \(id)") }
+            guard var job = store.jobs[id] else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
             if job.state == .queued {
                 job.state = .cancelled
                 job.error = "cancelled before it started"
@@ -52,7 +52,7 @@ extension Coordinator {
             }
             reply(JobReply(reply: .status(status(of: store.jobs[id]!))))
         case let .follow(id):
-            guard let job = store.jobs[id] else { return replyError(to: client, service: "jobs", code: .notFound, "no job \(id)") }
+            guard let job = store.jobs[id] else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
             if job.state.isFinished { return reply(JobReply(reply: .status(status(of: job)))) }
             followers[id, default: []].append(client)
             reply(JobReply(reply: .status(status(of: job))), final: false)
@@ -60,16 +60,16 @@ extension Coordinator {
         case .list:
             reply(JobReply(reply: .list(JobList(jobs: store.order.map { status(of: store.jobs[$0]!) }))))
         case nil:
-            replyError(to: client, service: "jobs", code: .invalidArgument, "the JobRequest names no request", field: "request")
+            replyError(to: client, service: InternalService.jobs, code: .invalidArgument, "the JobRequest names no request", field: "request")
         }
     }
 
     func handleStatusRequest(from client: [UInt8], body: [UInt8]) {
         guard let request = try? StatusRequest(wire: body) else {
-            return replyError(to: client, service: "status", code: .malformed, "the request is not a StatusRequest")
+            return replyError(to: client, service: InternalService.status, code: .malformed, "the request is not a StatusRequest")
         }
         guard request.version == .v1 else {
-            return replyError(to: client, service: "status", code: .badVersion, "protocol version \(request.version.rawValue) is not supported (this coordinator speaks 1)")
+            return replyError(to: client, service: InternalService.status, code: .badVersion, "protocol version \(request.version.rawValue) is not supported (this coordinator speaks 1)")
         }
         var byService: [String: [WorkerHello]] = [:]
         for identity in workerOrder {
@@ -78,7 +78,7 @@ extension Coordinator {
         }
         let services = byService.keys.sorted().map { WorkerStatus(service: $0, workers: byService[$0]!) }
         let jobs = store.order.compactMap { store.jobs[$0] }.filter { !$0.state.isFinished }.map(status(of:))
-        sendToClient(client, service: "status", body: StatusReply(services: services, jobs: jobs).wire(), final: true)
+        sendToClient(client, service: InternalService.status, body: StatusReply(services: services, jobs: jobs).wire(), final: true)
     }
 
     /// True when a queued or running prepare job will write `path` (a train job may wait for it).
@@ -207,7 +207,7 @@ extension Coordinator {
     func forward(_ reply: JobReply, to jobId: String, final: Bool) {
         guard let clients = followers[jobId] else { return }
         let body = reply.wire()
-        followers[jobId] = clients.filter { sendToClient($0, service: "jobs", body: body, final: final) }
+        followers[jobId] = clients.filter { sendToClient($0, service: InternalService.jobs, body: body, final: final) }
     }
 
     func finishFollowers(of job: JobRecord) {

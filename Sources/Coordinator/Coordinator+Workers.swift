@@ -34,6 +34,11 @@ extension Coordinator {
                 sendToWorker(identity, .disconnect)
                 return
             }
+            guard !hello.service.hasPrefix(InternalService.namespace) else {
+                logger.warning("a worker tried to register '\(hello.service)', a name of the coordinator's own; disconnecting it")
+                sendToWorker(identity, .disconnect)
+                return
+            }
             register(identity, hello)
         case .heartbeat:
             guard let worker else { sendToWorker(identity, .disconnect); return }

@@ -204,17 +204,23 @@ public final class Coordinator {
                               "the request has \(body.count) bytes; this broker accepts at most \(configuration.maxMessageBytes)")
         }
         switch service {
-        case "jobs": return handleJobsRequest(from: client, body: body)
-        case "status": return handleStatusRequest(from: client, body: body)
+        case InternalService.jobs: return handleJobsRequest(from: client, body: body)
+        case InternalService.status: return handleStatusRequest(from: client, body: body)
+        case _ where InternalService.renamed[service] != nil:
+            return replyError(to: client, service: service, code: .unknownService,
+                              "service '\(service)' is now '\(InternalService.renamed[service]!)' (the coordinator's own services have a namespace)")
+        case _ where service.hasPrefix(InternalService.namespace):
+            return replyError(to: client, service: service, code: .unknownService,
+                              "the coordinator has no service '\(service)' (its own: \(InternalService.jobs), \(InternalService.status))")
         case _ where Self.jobServices.contains(service):
             return replyError(to: client, service: service, code: .invalidArgument,
-                              "'\(service)' workers take jobs from the coordinator: submit them to service 'jobs'")
+                              "'\(service)' workers take jobs from the coordinator: submit them to service '\(InternalService.jobs)'")
         default: break
         }
         let registered = workers.values.contains { $0.service == service }
         guard registered || Self.knownServices.contains(service) else {
             return replyError(to: client, service: service, code: .unknownService,
-                              "no worker has registered service '\(service)' (services: jobs, status, \(Self.knownServices.sorted().joined(separator: ", ")))")
+                              "no worker has registered service '\(service)' (services: \(InternalService.jobs), \(InternalService.status), \(Self.knownServices.sorted().joined(separator: ", ")))")
         }
         var request = PendingRequest(client: client, service: service, body: body, received: .now())
         if service == "generate", let call = try? GeneratorCall(wire: body) {

@@ -55,3 +55,13 @@ public struct CurveKeys: Sendable, Equatable {
 public enum CoordinatorEndpoint {
     public static let local = "tcp://127.0.0.1:5555"
 }
+
+/// The services the coordinator answers itself, in a namespace of their own (as MDP's `mmi.`):
+/// no worker may register a name in it, so none can pose as the broker.
+public enum InternalService {
+    public static let namespace = "cuentista."
+    public static let jobs = "cuentista.jobs"
+    public static let status = "cuentista.status"
+    /// The names earlier versions used, answered with an error that gives the new one.
+    public static let renamed = ["jobs": jobs, "status": status]
+}

@@ -30,7 +30,7 @@ public final class ServiceClient {
     }
 
     public func jobs(_ request: JobRequest, timeoutMilliseconds: Int? = nil, onPartial: (JobReply) throws -> Void = { _ in }) throws -> JobReply {
-        let body = try client.request(service: "jobs", body: request.wire(), timeoutMilliseconds: timeoutMilliseconds ?? self.timeoutMilliseconds) {
+        let body = try client.request(service: InternalService.jobs, body: request.wire(), timeoutMilliseconds: timeoutMilliseconds ?? self.timeoutMilliseconds) {
             try onPartial(try JobReply(wire: $0))
         }
         let reply = try JobReply(wire: body)
@@ -39,7 +39,7 @@ public final class ServiceClient {
     }
 
     public func status() throws -> StatusReply {
-        let body = try client.request(service: "status", body: StatusRequest(version: .v1).wire(), timeoutMilliseconds: timeoutMilliseconds)
+        let body = try client.request(service: InternalService.status, body: StatusRequest(version: .v1).wire(), timeoutMilliseconds: timeoutMilliseconds)
         let reply = try StatusReply(wire: body)
         if let error = reply.error, error.code != .unspecified { throw ServiceError(error) }
         return reply

@@ -74,18 +74,41 @@ struct BadInputTests {
         #expect(tokenizeVersion.code == .badVersion)
         let garbage = try #require(try Self.errorReply(client, Self.request("tokenize", [0xFF, 0xFF, 0xFF])))
         #expect(garbage.code == .malformed)
-        let jobsVersion = try #require(try Self.errorReply(client, Self.request("jobs", JobRequest(version: .unspecified, request: .list(true)).wire())))
+        let jobsVersion = try #require(try Self.errorReply(client, Self.request(InternalService.jobs, JobRequest(version: .unspecified, request: .list(true)).wire())))
         #expect(jobsVersion.code == .badVersion)
-        let jobsGarbage = try #require(try Self.errorReply(client, Self.request("jobs", [0x0A, 0xFF])))
+        let jobsGarbage = try #require(try Self.errorReply(client, Self.request(InternalService.jobs, [0x0A, 0xFF])))
         #expect(jobsGarbage.code == .malformed)
-        let statusGarbage = try #require(try Self.errorReply(client, Self.request("status", [0xFF])))
+        let statusGarbage = try #require(try Self.errorReply(client, Self.request(InternalService.status, [0xFF])))
         #expect(statusGarbage.code == .malformed)
         let outOfVocabulary = try #require(try Self.errorReply(client, Self.request("tokenize", TokenizeRequest(version: .v1, request: .decode(DecodeRequest(ids: [1, 99_999]))).wire())))
         #expect(outOfVocabulary.code == .invalidArgument && outOfVocabulary.message.contains("ids[1]"))
         let noTokenizer = try #require(try Self.errorReply(client, Self.request("tokenize", TokenizeRequest(version: .v1, tokenizer: "models/none", request: .count(CountRequest(texts: ["a"]))).wire())))
         #expect(noTokenizer.code == .notFound)
-        let noJob = try #require(try Self.errorReply(client, Self.request("jobs", JobRequest(version: .v1, request: .status("job-999999")).wire())))
+        let noJob = try #require(try Self.errorReply(client, Self.request(InternalService.jobs, JobRequest(version: .v1, request: .status("job-999999")).wire())))
         #expect(noJob.code == .notFound)
+        // The coordinator's own services have a namespace; the old names say what they became.
+        let oldName = try #require(try Self.errorReply(client, Self.request("jobs", JobRequest(version: .v1, request: .list(true)).wire())))
+        #expect(oldName.code == .unknownService && oldName.message.contains(InternalService.jobs))
+        let unknownInternal = try #require(try Self.errorReply(client, Self.request("cuentista.admin", [])))
+        #expect(unknownInternal.code == .unknownService)
+        try Self.stillServing(system)
+    }
+
+    @Test("a worker cannot register a name of the coordinator's own namespace")
+    func internalNamesRefused() throws {
+        let system = try Self.system()
+        let worker = MajordomoWorker(context: system.context, endpoint: system.endpoint, service: InternalService.jobs,
+                                     hello: { WorkerHello(version: .v1, service: InternalService.jobs, workerId: "impostor", host: "h", capacity: 1).wire() },
+                                     heartbeat: { Heartbeat(workerId: "impostor", busy: 0).wire() })
+        var told = false
+        worker.onReconnect = { reason in if reason.contains("asked this worker to reconnect") { told = true } }
+        let deadline = Date().addingTimeInterval(5)
+        while !told && Date() < deadline { _ = try worker.next(timeoutMilliseconds: 100) }
+        #expect(told, "the coordinator did not send DISCONNECT to a worker registering \(InternalService.jobs)")
+        #expect(try !system.client().status().services.contains { $0.service == InternalService.jobs })
+        // The real service still answers.
+        #expect(try system.client().jobs(JobRequest(version: .v1, request: .list(true))).reply != nil)
+        worker.disconnect()
         try Self.stillServing(system)
     }
 

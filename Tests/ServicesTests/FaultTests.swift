@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 import Services
 import Testing
 import Wire
@@ -26,7 +27,7 @@ struct FaultTests {
     /// Follows a job until `until` says so, from its progress events.
     static func follow(_ system: LiveSystem, _ id: String, until: @escaping (JobProgress) -> Bool) throws {
         let client = try system.client(timeoutMilliseconds: 60_000)
-        try client.client.send(service: "jobs", body: JobRequest(version: .v1, request: .follow(id)).wire())
+        try client.client.send(service: InternalService.jobs, body: JobRequest(version: .v1, request: .follow(id)).wire())
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, let reply = try client.client.receive(timeoutMilliseconds: 30_000) {
             if reply.final { return }

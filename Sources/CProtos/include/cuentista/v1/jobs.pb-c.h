@@ -166,7 +166,7 @@ typedef enum {
 } Cuentista__V1__JobSubmit__SpecCase;
 
 /*
- * Service "jobs" (answered by the coordinator itself): JobRequest in, JobReply out. `follow`
+ * Service "cuentista.jobs" (answered by the coordinator itself): JobRequest in, JobReply out. `follow`
  * answers with partial replies (JobProgress) and ends with a final JobStatus.
  */
 struct  Cuentista__V1__JobSubmit
@@ -300,7 +300,7 @@ typedef enum {
 } Cuentista__V1__JobReply__ReplyCase;
 
 /*
- * Every reply of service "jobs" and of job workers.
+ * Every reply of service "cuentista.jobs" and of job workers.
  */
 struct  Cuentista__V1__JobReply
 {

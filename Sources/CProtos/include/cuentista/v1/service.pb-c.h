@@ -76,7 +76,7 @@ struct  Cuentista__V1__Heartbeat
 
 
 /*
- * Service "status" (answered by the coordinator itself): who is registered, which jobs wait.
+ * Service "cuentista.status" (answered by the coordinator itself): who is registered, which jobs wait.
  */
 struct  Cuentista__V1__StatusRequest
 {
