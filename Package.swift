@@ -59,10 +59,12 @@ let package = Package(
         .target(name: "Tokenizer", swiftSettings: engine),
         .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: engine),
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: engine),
-        .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint"], swiftSettings: engine),
-        .target(name: "Prep", dependencies: ["Tokenizer", "Training", "Kernels", "Checkpoint"], swiftSettings: engine),
+        // The prepared-data format (manifest and token shards): what Prep writes and Training reads.
+        .target(name: "PreparedFormat", dependencies: ["Checkpoint"]),
+        .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint", "PreparedFormat"], swiftSettings: engine),
+        .target(name: "Prep", dependencies: ["Tokenizer", "PreparedFormat", "Kernels", "Checkpoint"], swiftSettings: engine),
         // Job specifications: the local commands' options, also what queued jobs carry.
-        .target(name: "Jobs", dependencies: ["GPT2", "Tokenizer", "Training", "Prep"]),
+        .target(name: "Jobs", dependencies: ["GPT2", "Tokenizer", "Training", "Prep", "PreparedFormat"]),
 
         // The services: libzmq (Messaging), the protocol (Wire), the workers and the broker.
         .target(name: "Messaging", dependencies: ["CZMQ", .product(name: "Logging", package: "swift-log")]),
@@ -74,7 +76,7 @@ let package = Package(
 
         .executableTarget(
             name: "cuentista",
-            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "Prep", "Jobs", "Kernels", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "PreparedFormat", "Prep", "Jobs", "Kernels", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fastMath),
         .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging"]),
         .executableTarget(name: "cuentista-prep", dependencies: ["Services"]),
@@ -90,8 +92,8 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Kernels"], swiftSettings: fastMath),
         .target(name: "TestSupport", dependencies: ["Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "Kernels", "TestSupport"], swiftSettings: fastMath),
-        .testTarget(name: "PrepTests", dependencies: ["Prep", "Tokenizer", "Training", "TestSupport"], swiftSettings: fastMath),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "PrepTests", dependencies: ["Prep", "PreparedFormat", "Tokenizer", "Training", "TestSupport"], swiftSettings: fastMath),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "PreparedFormat", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Kernels", "TestSupport"], swiftSettings: fastMath),
         // Every model shape of the fixtures' shape matrix, and one computation at 1 to 64 threads.
         .testTarget(name: "InvarianceTests", dependencies: ["GPT2", "Generation", "Training", "Kernels", "TestSupport"], swiftSettings: fastMath),
@@ -103,6 +105,6 @@ let package = Package(
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",
                                                           "cuentista-generator", "Generation"]),
         // Runs the built `cuentista` executable as a user would.
-        .testTarget(name: "CLITests", dependencies: ["cuentista", "Training", "Tokenizer"]),
+        .testTarget(name: "CLITests", dependencies: ["cuentista", "Training", "PreparedFormat", "Tokenizer"]),
     ]
 )

@@ -2,7 +2,7 @@ import Checkpoint
 import Foundation
 import Kernels
 import Tokenizer
-import Training
+import PreparedFormat
 
 public struct PrepareOptions: Sendable {
     public var format: InputFormat = .auto

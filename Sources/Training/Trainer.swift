@@ -1,6 +1,7 @@
 import Foundation
 import GPT2
 import Kernels
+import PreparedFormat
 
 public struct LogEntry: Codable, Sendable, Equatable {
     public var kind: String  // "train" or "eval"

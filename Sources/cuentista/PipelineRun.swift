@@ -4,6 +4,7 @@ import GPT2
 import Jobs
 import Messaging
 import Prep
+import PreparedFormat
 import Services
 import Tokenizer
 import Training

@@ -1,4 +1,5 @@
 import Foundation
+import PreparedFormat
 import Testing
 import Tokenizer
 import Training

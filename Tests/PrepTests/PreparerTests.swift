@@ -1,5 +1,6 @@
 import Foundation
 import Prep
+import PreparedFormat
 import Testing
 import TestSupport
 import Tokenizer

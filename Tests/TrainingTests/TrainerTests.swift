@@ -1,5 +1,6 @@
 import Foundation
 import GPT2
+import PreparedFormat
 import Testing
 import TestSupport
 import Training
