@@ -34,7 +34,7 @@ extension Coordinator {
                 sendToWorker(identity, .disconnect)
                 return
             }
-            guard !hello.service.hasPrefix(InternalService.namespace) else {
+            guard !hello.service.hasPrefix(InternalService.namespace), InternalService.renamed[hello.service] == nil else {
                 logger.warning("a worker tried to register '\(hello.service)', a name of the coordinator's own; disconnecting it")
                 sendToWorker(identity, .disconnect)
                 return

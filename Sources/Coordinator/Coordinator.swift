@@ -101,6 +101,8 @@ public final class Coordinator {
     var restoredJobs: Set<String> = []
     var restoredGrace = DispatchTime.now()
     var nextBroadcast = 0
+    /// Old service names already warned about (once each).
+    var warnedRenamed: Set<String> = []
     var zapHandler: ZAPHandler?
     /// Frames that could not be parsed at all and were dropped (see service.proto).
     public private(set) var droppedFrames = 0
@@ -207,8 +209,13 @@ public final class Coordinator {
         case InternalService.jobs: return handleJobsRequest(from: client, body: body)
         case InternalService.status: return handleStatusRequest(from: client, body: body)
         case _ where InternalService.renamed[service] != nil:
-            return replyError(to: client, service: service, code: .unknownService,
-                              "service '\(service)' is now '\(InternalService.renamed[service]!)' (the coordinator's own services have a namespace)")
+            // Earlier versions' clients (a rolling upgrade, an old CLI in a probe) still work,
+            // for this release; the log says what to change.
+            let current = InternalService.renamed[service]!
+            if warnedRenamed.insert(service).inserted {
+                logger.warning("a client used service '\(service)', now '\(current)'; the old name will stop working in a later version")
+            }
+            return handleClientRequest(from: client, service: current, body: body)
         case _ where service.hasPrefix(InternalService.namespace):
             return replyError(to: client, service: service, code: .unknownService,
                               "the coordinator has no service '\(service)' (its own: \(InternalService.jobs), \(InternalService.status))")

@@ -83,6 +83,8 @@ public final class JobStore {
         let folder = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
+        // An operator's sqlite3 session may hold a lock for a moment: wait rather than fail.
+        configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -129,10 +131,14 @@ public final class JobStore {
     }
 
     private func record(from row: Row) throws -> JobRecord {
-        let id: String = row["id"]
+        let id: String
+        do { id = try row.decode(String.self, forColumn: "id") } catch {
+            throw JobStoreError.undecodable(path: path, id: "in row \(row["seq"] ?? "?")", reason: "\(error)")
+        }
         let spec: JobSpec
         do {
-            guard let decoded = JobSpec(wire: try JobSubmit(wire: [UInt8](row["spec"] as Data))) else {
+            let bytes = try row.decode(Data.self, forColumn: "spec")
+            guard let decoded = JobSpec(wire: try JobSubmit(wire: [UInt8](bytes))) else {
                 throw JobStoreError.undecodable(path: path, id: id, reason: "the specification names no job kind")
             }
             spec = decoded
@@ -141,25 +147,37 @@ public final class JobStore {
         } catch {
             throw JobStoreError.undecodable(path: path, id: id, reason: "specification: \(error)")
         }
-        let stateName: String = row["state"]
+        let stateName = (try? row.decode(String.self, forColumn: "state")) ?? "(not text)"
         guard let state = JobRecord.State(rawValue: stateName) else {
             throw JobStoreError.undecodable(path: path, id: id, reason: "unknown state '\(stateName)'")
         }
-        var record = JobRecord(id: id, spec: spec, now: UInt64(row["created_ms"] as Int64))
-        record.state = state
-        record.attempts = row["attempts"]
-        record.worker = row["worker"]
-        record.error = row["error"]
-        record.result = row["result"]
-        record.updatedUnixMilliseconds = UInt64(row["updated_ms"] as Int64)
-        record.started = row["started"]
-        record.cancelRequested = row["cancel_requested"]
-        return record
+        do {
+            guard let created = UInt64(exactly: try row.decode(Int64.self, forColumn: "created_ms")),
+                  let updated = UInt64(exactly: try row.decode(Int64.self, forColumn: "updated_ms")) else {
+                throw JobStoreError.undecodable(path: path, id: id, reason: "a negative time")
+            }
+            var record = JobRecord(id: id, spec: spec, now: created)
+            record.state = state
+            record.attempts = try row.decode(Int.self, forColumn: "attempts")
+            record.worker = try row.decode(String.self, forColumn: "worker")
+            record.error = try row.decode(String.self, forColumn: "error")
+            record.result = try row.decode(String.self, forColumn: "result")
+            record.updatedUnixMilliseconds = updated
+            record.started = try row.decode(Bool.self, forColumn: "started")
+            record.cancelRequested = try row.decode(Bool.self, forColumn: "cancel_requested")
+            return record
+        } catch let error as JobStoreError {
+            throw error
+        } catch {
+            throw JobStoreError.undecodable(path: path, id: id, reason: "\(error)")
+        }
     }
 
     /// Imports the JSON-lines journal of earlier versions in one transaction, then renames it.
     private func importJournal(_ journal: String) throws {
-        guard let data = FileManager.default.contents(atPath: journal) else { return }
+        guard let data = FileManager.default.contents(atPath: journal) else {
+            throw JobStoreError.io(path: journal, reason: "an earlier version's journal is here but cannot be read; fix its permissions (it is imported on start)")
+        }
         var latest: [String: JobRecord] = [:], seen: [String] = []
         let decoder = JSONDecoder()
         for line in data.split(separator: 0x0A) where !line.isEmpty {
@@ -194,8 +212,8 @@ public final class JobStore {
                 attempts = excluded.attempts, worker = excluded.worker, error = excluded.error, result = excluded.result,
                 updated_ms = excluded.updated_ms, started = excluded.started, cancel_requested = excluded.cancel_requested
             """, arguments: [record.id, record.kind, record.state.rawValue, Data(record.spec.wire.wire()), record.attempts,
-                             record.worker, record.error, record.result, Int64(record.createdUnixMilliseconds),
-                             Int64(record.updatedUnixMilliseconds), record.started, record.cancelRequested])
+                             record.worker, record.error, record.result, Int64(clamping: record.createdUnixMilliseconds),
+                             Int64(clamping: record.updatedUnixMilliseconds), record.started, record.cancelRequested])
     }
 
     /// `PRAGMA synchronous` of the store's connection (2 = FULL), for tests and `status`.

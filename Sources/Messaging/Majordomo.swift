@@ -62,6 +62,7 @@ public enum InternalService {
     public static let namespace = "cuentista."
     public static let jobs = "cuentista.jobs"
     public static let status = "cuentista.status"
-    /// The names earlier versions used, answered with an error that gives the new one.
+    /// The names earlier versions used: still answered (with a warning in the log) for one
+    /// release, and never registrable by a worker.
     public static let renamed = ["jobs": jobs, "status": status]
 }

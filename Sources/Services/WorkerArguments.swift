@@ -12,8 +12,14 @@ public struct WorkerArguments: ParsableArguments {
     @Option(name: .customLong("connect"), help: .hidden)
     var connectAlias: String?
 
-    /// The endpoint in effect (`--connect` of earlier versions wins when given).
+    /// The endpoint in effect (`--connect`, the spelling of earlier versions, when given).
     public var connect: String { connectAlias ?? coordinator }
+
+    public func validate() throws {
+        if let connectAlias, connectAlias != coordinator, coordinator != CoordinatorEndpoint.local {
+            throw ValidationError("--connect \(connectAlias) and --coordinator \(coordinator) disagree; give one (--connect is the old spelling)")
+        }
+    }
     @Option(help: "The data directory all workers share; jobs and requests name paths relative to it.")
     public var dataDir = "."
     @Option(help: "This worker's name in logs and `cuentista status` (default: service-host-pid).")

@@ -12,8 +12,10 @@ final class TrainingRun {
     var state = TrainerState(step: 0, epoch: 0, cursor: 0, optimizerStep: 0, bestEvalLoss: nil, bestCheckpoint: nil, history: [])
     /// Activations per micro-batch size (the last one of an epoch may be smaller).
     private var activations: [Int: Activations] = [:]
-    private let started = Date()
+    private var started = Date()
     private var tokensSinceStart = 0
+    /// The current epoch's block order (a seeded shuffle), computed once per epoch.
+    private var order: (epoch: Int, blocks: [Int])?
 
     init(trainer: Trainer) {
         self.trainer = trainer
@@ -29,6 +31,7 @@ final class TrainingRun {
         m.withUnsafeBufferPointer { mb in v.withUnsafeBufferPointer { vb in optimizer.restore(step: saved.optimizerStep, m: mb, v: vb) } }
         state = saved
         state.bestCheckpoint = saved.bestCheckpoint.map { ($0 as NSString).lastPathComponent }
+        started = Date()  // tokens/s and the ETA count training, not loading
     }
 
     private func acts(_ rows: Int) -> Activations {
@@ -42,7 +45,8 @@ final class TrainingRun {
     func step(onEvent: (TrainerEvent) -> Void) throws {
         let model = trainer.model, options = trainer.options, data = trainer.data
         let L = data.manifest.maxLength, B = options.batchSize
-        let order = trainer.order(epoch: state.epoch)
+        if order?.epoch != state.epoch { order = (state.epoch, trainer.order(epoch: state.epoch)) }
+        let order = order!.blocks
         grads.storage.update(repeating: 0)
         var lossSum: Float = 0
         var micro = 0

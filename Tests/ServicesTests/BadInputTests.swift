@@ -86,9 +86,10 @@ struct BadInputTests {
         #expect(noTokenizer.code == .notFound)
         let noJob = try #require(try Self.errorReply(client, Self.request(InternalService.jobs, JobRequest(version: .v1, request: .status("job-999999")).wire())))
         #expect(noJob.code == .notFound)
-        // The coordinator's own services have a namespace; the old names say what they became.
-        let oldName = try #require(try Self.errorReply(client, Self.request("jobs", JobRequest(version: .v1, request: .list(true)).wire())))
-        #expect(oldName.code == .unknownService && oldName.message.contains(InternalService.jobs))
+        // The coordinator's own services have a namespace; the old names still answer (one release).
+        try client.sendRaw(Self.request("jobs", JobRequest(version: .v1, request: .list(true)).wire()))
+        let oldName = try #require(try client.receive(timeoutMilliseconds: 2000))
+        guard case .list = try JobReply(wire: oldName.body).reply else { Issue.record("the old name 'jobs' did not answer a list"); return }
         let unknownInternal = try #require(try Self.errorReply(client, Self.request("cuentista.admin", [])))
         #expect(unknownInternal.code == .unknownService)
         try Self.stillServing(system)

@@ -13,5 +13,7 @@ struct EndpointOptionTests {
         // The old spelling stays out of --help.
         #expect(!WorkerArguments.helpMessage().contains("--connect"))
         #expect(WorkerArguments.helpMessage().contains("--coordinator"))
+        // Both spellings, disagreeing (an old override file and a new unit): refused, not guessed.
+        #expect(throws: (any Error).self) { try WorkerArguments.parse(["--connect", "tcp://a:1", "--coordinator", "tcp://b:2"]) }
     }
 }
