@@ -44,44 +44,60 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        // C libraries. CBLAS is header-only on purpose: OpenBLAS is opened at run time by
+        // Sources/ is grouped by layer: Engine (the model, no services), Protocol (the messages),
+        // Transport (ZeroMQ), Broker (the coordinator), Workers (job specs and every worker's
+        // loop), Executables (the CLI and the worker commands).
+
+        // Engine. CBLAS is header-only on purpose: OpenBLAS is opened at run time by
         // `Kernels.OpenBLAS` so that its CPU kernel can be chosen before it initialises.
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
-        .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC"),
-        // protobuf-c code generated from Protos/ by scripts/gen-protos (committed).
-        .target(name: "CProtos", dependencies: ["CProtobufC"], linkerSettings: [.linkedLibrary("protobuf-c")]),
-        .target(name: "Wire", dependencies: ["CProtos"]),
-
-        .target(name: "CKernelSupport"),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CKernelSupport"], swiftSettings: engine),
-        .target(name: "Checkpoint", swiftSettings: fastMath),
-        .target(name: "Tokenizer", swiftSettings: engine),
-        .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], swiftSettings: engine),
-        .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], swiftSettings: engine),
+        .systemLibrary(name: "CBLAS", path: "Sources/Engine/CBLAS"),
+        .target(name: "CKernelSupport", path: "Sources/Engine/CKernelSupport"),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernelSupport"], path: "Sources/Engine/Kernels", swiftSettings: engine),
+        .target(name: "Checkpoint", path: "Sources/Engine/Checkpoint", swiftSettings: fastMath),
+        .target(name: "Tokenizer", path: "Sources/Engine/Tokenizer", swiftSettings: engine),
+        .target(name: "GPT2", dependencies: ["Kernels", "Checkpoint"], path: "Sources/Engine/GPT2", swiftSettings: engine),
+        .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], path: "Sources/Engine/Generation", swiftSettings: engine),
         // The prepared-data format (manifest and token shards): what Prep writes and Training reads.
-        .target(name: "PreparedFormat", dependencies: ["Checkpoint"]),
-        .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint", "PreparedFormat"], swiftSettings: engine),
-        .target(name: "Prep", dependencies: ["Tokenizer", "PreparedFormat", "Kernels", "Checkpoint"], swiftSettings: engine),
-        // Job specifications: the local commands' options, also what queued jobs carry.
-        .target(name: "Jobs", dependencies: ["GPT2", "Tokenizer", "Training", "Prep", "PreparedFormat"]),
+        .target(name: "PreparedFormat", dependencies: ["Checkpoint"], path: "Sources/Engine/PreparedFormat"),
+        .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint", "PreparedFormat"], path: "Sources/Engine/Training",
+                swiftSettings: engine),
+        .target(name: "Prep", dependencies: ["Tokenizer", "PreparedFormat", "Kernels", "Checkpoint"], path: "Sources/Engine/Prep",
+                swiftSettings: engine),
 
-        // The services: libzmq (Messaging), the protocol (Wire), the workers and the broker.
-        .target(name: "Messaging", dependencies: ["CZMQ", .product(name: "Logging", package: "swift-log")]),
+        // Protocol: protobuf-c code generated from Protos/ by scripts/gen-protos (committed, never
+        // edited by hand), and its Swift types.
+        .systemLibrary(name: "CProtobufC", path: "Sources/Protocol/CProtobufC"),
+        .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Sources/Protocol/CProtos",
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
+        .target(name: "Wire", dependencies: ["CProtos"], path: "Sources/Protocol/Wire"),
+
+        // Transport: libzmq, Majordomo client and worker, CurveZMQ.
+        .systemLibrary(name: "CZMQ", path: "Sources/Transport/CZMQ"),
+        .target(name: "Messaging", dependencies: ["CZMQ", .product(name: "Logging", package: "swift-log")], path: "Sources/Transport/Messaging"),
+
+        // Workers: job specifications (the local commands' options, also what queued jobs carry)
+        // and every worker's loop.
+        .target(name: "Jobs", dependencies: ["GPT2", "Tokenizer", "Training", "Prep", "PreparedFormat"], path: "Sources/Workers/Jobs"),
         .target(name: "Services", dependencies: ["Messaging", "Wire", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels",
                                                  .product(name: "Logging", package: "swift-log"),
-                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .target(name: "Coordinator", dependencies: ["Messaging", "Wire", "Jobs", "Services", .product(name: "Logging", package: "swift-log"),
-                                                    .product(name: "GRDB", package: "GRDB.swift")]),
+                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "Sources/Workers/Services"),
 
+        // Broker: the coordinator and its job store.
+        .target(name: "Coordinator", dependencies: ["Messaging", "Wire", "Jobs", "Services", .product(name: "Logging", package: "swift-log"),
+                                                    .product(name: "GRDB", package: "GRDB.swift")],
+                path: "Sources/Broker/Coordinator"),
+
+        // Executables.
         .executableTarget(
             name: "cuentista",
             dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "PreparedFormat", "Prep", "Jobs", "Kernels", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Executables/cuentista",
             swiftSettings: fastMath),
-        .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging"]),
-        .executableTarget(name: "cuentista-prep", dependencies: ["Services"]),
-        .executableTarget(name: "cuentista-trainer", dependencies: ["Services"]),
-        .executableTarget(name: "cuentista-generator", dependencies: ["Services", "Kernels"]),
+        .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging"], path: "Sources/Executables/cuentista-tokenizer"),
+        .executableTarget(name: "cuentista-prep", dependencies: ["Services"], path: "Sources/Executables/cuentista-prep"),
+        .executableTarget(name: "cuentista-trainer", dependencies: ["Services"], path: "Sources/Executables/cuentista-trainer"),
+        .executableTarget(name: "cuentista-generator", dependencies: ["Services", "Kernels"], path: "Sources/Executables/cuentista-generator"),
         .executableTarget(
             name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training", "Services", "Messaging", "Wire", "Jobs", "Coordinator",
                                                     .product(name: "Logging", package: "swift-log")], path: "Benchmarks/CuentistaBench",

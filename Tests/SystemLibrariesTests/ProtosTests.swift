@@ -22,7 +22,7 @@ struct ProtosTests {
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let committed = Self.repository.appendingPathComponent("Sources/CProtos").path
+        let committed = Self.repository.appendingPathComponent("Sources/Protocol/CProtos").path
         let files = FileManager.default.enumerator(atPath: out)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".c") || $0.hasSuffix(".h") || $0.hasSuffix(".modulemap") }
         #expect(files.count == 12)
         for file in files {
