@@ -117,10 +117,10 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "CProtos"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Jobs", .product(name: "GRDB", package: "GRDB.swift")]),
         // Real processes on loopback: the coordinator and the workers as users start them.
-        .testTarget(name: "ServicesTests", dependencies: ["Services", "Messaging", "Wire", "GPT2", "Tokenizer",
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Jobs", "Messaging", "Wire", "GPT2", "Tokenizer",
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",
                                                           "cuentista-generator", "Generation"]),
         // Runs the built `cuentista` executable as a user would.
-        .testTarget(name: "CLITests", dependencies: ["cuentista", "Training", "PreparedFormat", "Tokenizer"]),
+        .testTarget(name: "CLITests", dependencies: ["cuentista", "Jobs", "Training", "PreparedFormat", "Tokenizer"]),
     ]
 )

@@ -56,21 +56,21 @@ struct PrepareArguments: ParsableArguments {
     @Option(parsing: .upToNextOption, help: "Input files.") var input: [String]
     @Option(help: "Directory with the tokenizer files (a model directory works).") var tokenizer: String
     @Option(help: "Output directory.") var out: String
-    @Option(help: "auto | jsonl | csv | text (auto: by extension).") var format = "auto"
+    @Option(help: "auto | jsonl | csv | text (auto: by extension).") var format = PrepareJobSpec.defaults.format
     @Option(help: "The field holding the text (JSONL/CSV; default: text).") var field: String?
     @Option(help: "Build the text from fields, e.g. \"{title}\\n{description}\".") var template: String?
-    @Option(help: "Block length in tokens.") var maxLength = 512
-    @Option(help: "pack (documents joined with EOS) | pad (one document per block, masked padding).") var layout = "pack"
-    @Option(help: "Share of documents for validation.") var valFraction = 0.1
-    @Option(help: "Seed of the split and of --fraction.") var seed: UInt64 = 42
-    @Flag(help: "Drop exact duplicate texts.") var dedupe = false
+    @Option(help: "Block length in tokens.") var maxLength = PrepareJobSpec.defaults.maxLength
+    @Option(help: "pack (documents joined with EOS) | pad (one document per block, masked padding).") var layout = PrepareJobSpec.defaults.layout
+    @Option(help: "Share of documents for validation.") var valFraction = PrepareJobSpec.defaults.valFraction
+    @Option(help: "Seed of the split and of --fraction.") var seed: UInt64 = PrepareJobSpec.defaults.seed
+    @Flag(help: "Drop exact duplicate texts.") var dedupe = PrepareJobSpec.defaults.dedupe
     @Option(help: "Keep at most N documents.") var limit: Int?
     @Option(help: "Keep this share of the rows (e.g. 0.01, as the notebook did).") var fraction: Double?
-    @Option(help: "Drop texts shorter than this (characters).") var minChars = 1
+    @Option(help: "Drop texts shorter than this (characters).") var minChars = PrepareJobSpec.defaults.minChars
     @Option(help: "Drop texts longer than this (characters).") var maxChars: Int?
-    @Flag(help: "Plain text: one document per blank-line-separated block instead of per line.") var blocks = false
-    @Option(help: "CSV delimiter (one character).") var delimiter = ","
-    @Option(help: "Shuffle documents (seeded) within windows of N documents; 0 keeps the input order.") var shuffleWindow = 10_000
+    @Flag(help: "Plain text: one document per blank-line-separated block instead of per line.") var blocks = PrepareJobSpec.defaults.blocks
+    @Option(help: "CSV delimiter (one character).") var delimiter = PrepareJobSpec.defaults.delimiter
+    @Option(help: "Shuffle documents (seeded) within windows of N documents; 0 keeps the input order.") var shuffleWindow = PrepareJobSpec.defaults.shuffleWindow
 
     var spec: PrepareJobSpec {
         var spec = PrepareJobSpec()

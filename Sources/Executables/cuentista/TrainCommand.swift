@@ -61,21 +61,21 @@ struct TrainArguments: ParsableArguments {
     var data: String
     @Option(help: "Output directory: checkpoints, logs and final/ (the best model).")
     var out: String
-    @Option(help: "Epochs over the training data.") var epochs = 3
+    @Option(help: "Epochs over the training data.") var epochs = TrainJobSpec.defaults.epochs
     @Option(help: "Stop after this many optimizer steps.") var maxSteps: Int?
-    @Option(help: "Blocks per micro-batch.") var batchSize = 8
-    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimizer step.") var gradAccum = 1
-    @Option(help: "Peak learning rate.") var lr: Float = 2e-5
-    @Option(help: "AdamW weight decay (not on biases and LayerNorms).") var weightDecay: Float = 0.01
-    @Option(help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = 1
-    @Option(help: "constant | linear | cosine") var lrSchedule = "linear"
-    @Option(help: "Linear warmup steps.") var warmupSteps = 0
-    @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = 0
-    @Option(help: "Keep at most K checkpoints (the best is always kept; 0: all).") var saveTotalLimit = 2
-    @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var saveEvery = 0
-    @Option(help: "Seed of the data order and of init:.") var seed: UInt64 = 42
+    @Option(help: "Blocks per micro-batch.") var batchSize = TrainJobSpec.defaults.batchSize
+    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimizer step.") var gradAccum = TrainJobSpec.defaults.gradAccum
+    @Option(help: "Peak learning rate.") var lr: Float = TrainJobSpec.defaults.lr
+    @Option(help: "AdamW weight decay (not on biases and LayerNorms).") var weightDecay: Float = TrainJobSpec.defaults.weightDecay
+    @Option(help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = TrainJobSpec.defaults.maxGradNorm
+    @Option(help: "constant | linear | cosine") var lrSchedule = TrainJobSpec.defaults.lrSchedule
+    @Option(help: "Linear warmup steps.") var warmupSteps = TrainJobSpec.defaults.warmupSteps
+    @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = TrainJobSpec.defaults.evalEvery
+    @Option(help: "Keep at most K checkpoints (the best is always kept; 0: all).") var saveTotalLimit = TrainJobSpec.defaults.saveTotalLimit
+    @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var saveEvery = TrainJobSpec.defaults.saveEvery
+    @Option(help: "Seed of the data order and of init:.") var seed: UInt64 = TrainJobSpec.defaults.seed
     @Option(help: "Dropout for embeddings, attention and residuals (default: config.json's; 0 disables).") var dropout: Float?
-    @Flag(help: "Keep the data order.") var noShuffle = false
+    @Flag(help: "Keep the data order.") var noShuffle = TrainJobSpec.defaults.noShuffle
     @Option(help: "Also write every logged step and evaluation to this JSONL file.") var logJson: String?
 
     var spec: TrainJobSpec {

@@ -1,6 +1,7 @@
 // jobs.proto: service "jobs" and the job workers ("prepare", "train").
 
-/// The local `prepare` command's options; `valFraction` is optional because 0 is meaningful.
+/// The local `prepare` command's options. The optionals are sent only when set: unset, the
+/// receiver takes the `cuentista prepare` default (`PrepareJobSpec`), so the two never disagree.
 public struct PrepareSpec: Sendable, Equatable {
     public var inputs: [String]
     public var tokenizer: String
@@ -11,21 +12,21 @@ public struct PrepareSpec: Sendable, Equatable {
     public var maxLength: UInt32
     public var layout: String
     public var valFraction: Double?
-    public var seed: UInt64
+    public var seed: UInt64?
     public var dedupe: Bool
     public var limit: UInt32
     public var fraction: Double
-    public var minChars: UInt32
+    public var minChars: UInt32?
     public var maxChars: UInt32
     public var blocks: Bool
     public var delimiter: String
-    public var shuffleWindow: UInt32
+    public var shuffleWindow: UInt32?
 
     public init(
         inputs: [String] = [], tokenizer: String = "", out: String = "", format: String = "", field: String = "",
-        template: String = "", maxLength: UInt32 = 0, layout: String = "", valFraction: Double? = nil, seed: UInt64 = 0,
-        dedupe: Bool = false, limit: UInt32 = 0, fraction: Double = 0, minChars: UInt32 = 0, maxChars: UInt32 = 0,
-        blocks: Bool = false, delimiter: String = "", shuffleWindow: UInt32 = 0
+        template: String = "", maxLength: UInt32 = 0, layout: String = "", valFraction: Double? = nil, seed: UInt64? = nil,
+        dedupe: Bool = false, limit: UInt32 = 0, fraction: Double = 0, minChars: UInt32? = nil, maxChars: UInt32 = 0,
+        blocks: Bool = false, delimiter: String = "", shuffleWindow: UInt32? = nil
     ) {
         self.inputs = inputs
         self.tokenizer = tokenizer
@@ -48,33 +49,36 @@ public struct PrepareSpec: Sendable, Equatable {
     }
 }
 
-/// The local `train` command's options; the optionals are those where 0 is meaningful.
+/// The local `train` command's options. The optionals are sent only when set: unset, the
+/// receiver takes the `cuentista train` default (`TrainJobSpec`).
 public struct TrainSpec: Sendable, Equatable {
     public var model: String
     public var data: String
     public var out: String
-    public var epochs: UInt32
+    public var epochs: UInt32?
     public var maxSteps: UInt32
-    public var batchSize: UInt32
-    public var gradAccum: UInt32
-    public var lr: Float
-    public var weightDecay: Float
+    public var batchSize: UInt32?
+    public var gradAccum: UInt32?
+    public var lr: Float?
+    public var weightDecay: Float?
     public var maxGradNorm: Float?
     public var lrSchedule: String
     public var warmupSteps: UInt32
     public var dropout: Float?
     public var evalEvery: UInt32
-    public var saveTotalLimit: UInt32
-    public var seed: UInt64
+    public var saveTotalLimit: UInt32?
+    public var seed: UInt64?
     public var noShuffle: Bool
     public var deploy: Bool
     public var saveEvery: UInt32
+    public var logJson: String
 
     public init(
-        model: String = "", data: String = "", out: String = "", epochs: UInt32 = 0, maxSteps: UInt32 = 0,
-        batchSize: UInt32 = 0, gradAccum: UInt32 = 0, lr: Float = 0, weightDecay: Float = 0, maxGradNorm: Float? = nil,
+        model: String = "", data: String = "", out: String = "", epochs: UInt32? = nil, maxSteps: UInt32 = 0,
+        batchSize: UInt32? = nil, gradAccum: UInt32? = nil, lr: Float? = nil, weightDecay: Float? = nil, maxGradNorm: Float? = nil,
         lrSchedule: String = "", warmupSteps: UInt32 = 0, dropout: Float? = nil, evalEvery: UInt32 = 0,
-        saveTotalLimit: UInt32 = 0, seed: UInt64 = 0, noShuffle: Bool = false, deploy: Bool = false, saveEvery: UInt32 = 0
+        saveTotalLimit: UInt32? = nil, seed: UInt64? = nil, noShuffle: Bool = false, deploy: Bool = false, saveEvery: UInt32 = 0,
+        logJson: String = ""
     ) {
         self.model = model
         self.data = data
@@ -95,6 +99,7 @@ public struct TrainSpec: Sendable, Equatable {
         self.noShuffle = noShuffle
         self.deploy = deploy
         self.saveEvery = saveEvery
+        self.logJson = logJson
     }
 }
 

@@ -25,6 +25,10 @@ public struct PrepareJobSpec: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Every default, declared once (the properties above): the CLI's options and the wire
+    /// conversion take theirs from here.
+    public static let defaults = PrepareJobSpec()
+
     public func options() throws(JobSpecError) -> PrepareOptions {
         var options = PrepareOptions()
         guard let format = InputFormat(rawValue: format) else {

@@ -31,6 +31,10 @@ public struct TrainJobSpec: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Every default, declared once (the properties above): the CLI's options and the wire
+    /// conversion take theirs from here.
+    public static let defaults = TrainJobSpec()
+
     public func options() throws(JobSpecError) -> TrainingOptions {
         var options = TrainingOptions()
         options.epochs = epochs

@@ -1,9 +1,11 @@
 import Jobs
 import Wire
 
-// Job specifications on the wire and in the engine. The wire leaves optional numbers at 0
-// ("no limit", "the default"), as the comments in jobs.proto say; everything else is taken as
-// sent, so an explicit lr of 0 is refused by validation rather than quietly replaced.
+// Job specifications on the wire and in the engine. A field the wire leaves unset takes the
+// default declared in `PrepareJobSpec` / `TrainJobSpec` (the same the CLI shows), never a
+// second copy of it; numbers whose 0 means "no limit" stay plain fields, as jobs.proto says.
+// Everything sent is taken as sent, so an explicit lr of 0 is refused by validation rather
+// than quietly replaced. (Tests/ServicesTests/SpecAgreementTests checks all of this.)
 
 extension PrepareJobSpec {
     public init(wire spec: Wire.PrepareSpec) {
@@ -11,21 +13,21 @@ extension PrepareJobSpec {
         inputs = spec.inputs
         tokenizer = spec.tokenizer
         out = spec.out
-        format = spec.format.isEmpty ? "auto" : spec.format
+        if !spec.format.isEmpty { format = spec.format }
         field = spec.field.isEmpty ? nil : spec.field
         template = spec.template.isEmpty ? nil : spec.template
-        maxLength = spec.maxLength == 0 ? 512 : Int(spec.maxLength)
-        layout = spec.layout.isEmpty ? "pack" : spec.layout
-        valFraction = spec.valFraction ?? 0.1
-        seed = spec.seed
+        if spec.maxLength != 0 { maxLength = Int(spec.maxLength) }
+        if !spec.layout.isEmpty { layout = spec.layout }
+        if let value = spec.valFraction { valFraction = value }
+        if let value = spec.seed { seed = value }
         dedupe = spec.dedupe
         limit = spec.limit == 0 ? nil : Int(spec.limit)
         fraction = spec.fraction == 0 ? nil : spec.fraction
-        minChars = Int(spec.minChars)
+        if let value = spec.minChars { minChars = Int(value) }
         maxChars = spec.maxChars == 0 ? nil : Int(spec.maxChars)
         blocks = spec.blocks
-        delimiter = spec.delimiter.isEmpty ? "," : spec.delimiter
-        shuffleWindow = Int(spec.shuffleWindow)
+        if !spec.delimiter.isEmpty { delimiter = spec.delimiter }
+        if let value = spec.shuffleWindow { shuffleWindow = Int(value) }
     }
 
     public var wire: Wire.PrepareSpec {
@@ -58,22 +60,23 @@ extension TrainJobSpec {
         model = spec.model
         data = spec.data
         out = spec.out
-        epochs = Int(spec.epochs)
+        if let value = spec.epochs { epochs = Int(value) }
         maxSteps = spec.maxSteps == 0 ? nil : Int(spec.maxSteps)
-        batchSize = Int(spec.batchSize)
-        gradAccum = Int(spec.gradAccum)
-        lr = spec.lr
-        weightDecay = spec.weightDecay
-        maxGradNorm = spec.maxGradNorm ?? 1
-        lrSchedule = spec.lrSchedule.isEmpty ? "linear" : spec.lrSchedule
+        if let value = spec.batchSize { batchSize = Int(value) }
+        if let value = spec.gradAccum { gradAccum = Int(value) }
+        if let value = spec.lr { lr = value }
+        if let value = spec.weightDecay { weightDecay = value }
+        if let value = spec.maxGradNorm { maxGradNorm = value }
+        if !spec.lrSchedule.isEmpty { lrSchedule = spec.lrSchedule }
         warmupSteps = Int(spec.warmupSteps)
         dropout = spec.dropout
         evalEvery = Int(spec.evalEvery)
-        saveTotalLimit = Int(spec.saveTotalLimit)
+        if let value = spec.saveTotalLimit { saveTotalLimit = Int(value) }
         saveEvery = Int(spec.saveEvery)
-        seed = spec.seed
+        if let value = spec.seed { seed = value }
         noShuffle = spec.noShuffle
         deploy = spec.deploy
+        logJson = spec.logJson.isEmpty ? nil : spec.logJson
     }
 
     public var wire: Wire.TrainSpec {
@@ -97,6 +100,7 @@ extension TrainJobSpec {
         spec.seed = seed
         spec.noShuffle = noShuffle
         spec.deploy = deploy
+        spec.logJson = logJson ?? ""
         return spec
     }
 }

@@ -572,11 +572,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__prepare_spec__field_descrip
     10,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT64,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__PrepareSpec, seed_value_case),
     offsetof(Cuentista__V1__PrepareSpec, seed),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -620,11 +620,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__prepare_spec__field_descrip
     14,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__PrepareSpec, min_chars_value_case),
     offsetof(Cuentista__V1__PrepareSpec, min_chars),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -668,11 +668,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__prepare_spec__field_descrip
     18,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__PrepareSpec, shuffle_window_value_case),
     offsetof(Cuentista__V1__PrepareSpec, shuffle_window),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
@@ -716,7 +716,7 @@ const ProtobufCMessageDescriptor cuentista__v1__prepare_spec__descriptor =
   (ProtobufCMessageInit) cuentista__v1__prepare_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descriptors[19] =
+static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descriptors[20] =
 {
   {
     "model",
@@ -759,11 +759,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, epochs_value_case),
     offsetof(Cuentista__V1__TrainSpec, epochs),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -783,11 +783,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     6,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, batch_size_value_case),
     offsetof(Cuentista__V1__TrainSpec, batch_size),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -795,11 +795,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     7,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, grad_accum_value_case),
     offsetof(Cuentista__V1__TrainSpec, grad_accum),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -807,11 +807,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_FLOAT,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, lr_value_case),
     offsetof(Cuentista__V1__TrainSpec, lr),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -819,11 +819,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     9,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_FLOAT,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, weight_decay_value_case),
     offsetof(Cuentista__V1__TrainSpec, weight_decay),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -891,11 +891,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     15,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, save_total_limit_value_case),
     offsetof(Cuentista__V1__TrainSpec, save_total_limit),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -903,11 +903,11 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     16,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT64,
-    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, seed_value_case),
     offsetof(Cuentista__V1__TrainSpec, seed),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
@@ -946,6 +946,18 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "log_json",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, log_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
   5,   /* field[5] = batch_size */
@@ -955,6 +967,7 @@ static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
   3,   /* field[3] = epochs */
   13,   /* field[13] = eval_every */
   6,   /* field[6] = grad_accum */
+  19,   /* field[19] = log_json */
   7,   /* field[7] = lr */
   10,   /* field[10] = lr_schedule */
   9,   /* field[9] = max_grad_norm */
@@ -971,7 +984,7 @@ static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
 static const ProtobufCIntRange cuentista__v1__train_spec__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 19 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__train_spec__descriptor =
 {
@@ -981,7 +994,7 @@ const ProtobufCMessageDescriptor cuentista__v1__train_spec__descriptor =
   "Cuentista__V1__TrainSpec",
   "cuentista.v1",
   sizeof(Cuentista__V1__TrainSpec),
-  19,
+  20,
   cuentista__v1__train_spec__field_descriptors,
   cuentista__v1__train_spec__field_indices_by_name,
   1,  cuentista__v1__train_spec__number_ranges,

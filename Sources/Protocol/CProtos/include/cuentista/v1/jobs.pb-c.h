@@ -48,6 +48,24 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__PREPARE_SPEC__VAL_FRACTION_VALUE__CASE)
 } Cuentista__V1__PrepareSpec__ValFractionValueCase;
 
+typedef enum {
+  CUENTISTA__V1__PREPARE_SPEC__SEED_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__PREPARE_SPEC__SEED_VALUE_SEED = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__PREPARE_SPEC__SEED_VALUE__CASE)
+} Cuentista__V1__PrepareSpec__SeedValueCase;
+
+typedef enum {
+  CUENTISTA__V1__PREPARE_SPEC__MIN_CHARS_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__PREPARE_SPEC__MIN_CHARS_VALUE_MIN_CHARS = 14
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__PREPARE_SPEC__MIN_CHARS_VALUE__CASE)
+} Cuentista__V1__PrepareSpec__MinCharsValueCase;
+
+typedef enum {
+  CUENTISTA__V1__PREPARE_SPEC__SHUFFLE_WINDOW_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__PREPARE_SPEC__SHUFFLE_WINDOW_VALUE_SHUFFLE_WINDOW = 18
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__PREPARE_SPEC__SHUFFLE_WINDOW_VALUE__CASE)
+} Cuentista__V1__PrepareSpec__ShuffleWindowValueCase;
+
 struct  Cuentista__V1__PrepareSpec
 {
   ProtobufCMessage base;
@@ -69,7 +87,6 @@ struct  Cuentista__V1__PrepareSpec
    * pack | pad
    */
   char *layout;
-  uint64_t seed;
   protobuf_c_boolean dedupe;
   /*
    * 0: no limit
@@ -79,23 +96,63 @@ struct  Cuentista__V1__PrepareSpec
    * 0: all rows
    */
   double fraction;
-  uint32_t min_chars;
   /*
    * 0: no limit
    */
   uint32_t max_chars;
   protobuf_c_boolean blocks;
   char *delimiter;
-  uint32_t shuffle_window;
   Cuentista__V1__PrepareSpec__ValFractionValueCase val_fraction_value_case;
   union {
     double val_fraction;
   };
+  Cuentista__V1__PrepareSpec__SeedValueCase seed_value_case;
+  union {
+    uint64_t seed;
+  };
+  Cuentista__V1__PrepareSpec__MinCharsValueCase min_chars_value_case;
+  union {
+    uint32_t min_chars;
+  };
+  Cuentista__V1__PrepareSpec__ShuffleWindowValueCase shuffle_window_value_case;
+  union {
+    uint32_t shuffle_window;
+  };
 };
 #define CUENTISTA__V1__PREPARE_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__prepare_spec__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, CUENTISTA__V1__PREPARE_SPEC__VAL_FRACTION_VALUE__NOT_SET, {0} }
+    , 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, CUENTISTA__V1__PREPARE_SPEC__VAL_FRACTION_VALUE__NOT_SET, {0}, CUENTISTA__V1__PREPARE_SPEC__SEED_VALUE__NOT_SET, {0}, CUENTISTA__V1__PREPARE_SPEC__MIN_CHARS_VALUE__NOT_SET, {0}, CUENTISTA__V1__PREPARE_SPEC__SHUFFLE_WINDOW_VALUE__NOT_SET, {0} }
 
+
+typedef enum {
+  CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE_EPOCHS = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE__CASE)
+} Cuentista__V1__TrainSpec__EpochsValueCase;
+
+typedef enum {
+  CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE_BATCH_SIZE = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE__CASE)
+} Cuentista__V1__TrainSpec__BatchSizeValueCase;
+
+typedef enum {
+  CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE_GRAD_ACCUM = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE__CASE)
+} Cuentista__V1__TrainSpec__GradAccumValueCase;
+
+typedef enum {
+  CUENTISTA__V1__TRAIN_SPEC__LR_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__TRAIN_SPEC__LR_VALUE_LR = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__LR_VALUE__CASE)
+} Cuentista__V1__TrainSpec__LrValueCase;
+
+typedef enum {
+  CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE_WEIGHT_DECAY = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE__CASE)
+} Cuentista__V1__TrainSpec__WeightDecayValueCase;
 
 typedef enum {
   CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE__NOT_SET = 0,
@@ -109,6 +166,18 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE__CASE)
 } Cuentista__V1__TrainSpec__DropoutValueCase;
 
+typedef enum {
+  CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE_SAVE_TOTAL_LIMIT = 15
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE__CASE)
+} Cuentista__V1__TrainSpec__SaveTotalLimitValueCase;
+
+typedef enum {
+  CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE__NOT_SET = 0,
+  CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE_SEED = 16
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE__CASE)
+} Cuentista__V1__TrainSpec__SeedValueCase;
+
 struct  Cuentista__V1__TrainSpec
 {
   ProtobufCMessage base;
@@ -118,23 +187,16 @@ struct  Cuentista__V1__TrainSpec
   char *model;
   char *data;
   char *out;
-  uint32_t epochs;
   /*
    * 0: epochs decide
    */
   uint32_t max_steps;
-  uint32_t batch_size;
-  uint32_t grad_accum;
-  float lr;
-  float weight_decay;
   /*
    * constant | linear | cosine
    */
   char *lr_schedule;
   uint32_t warmup_steps;
   uint32_t eval_every;
-  uint32_t save_total_limit;
-  uint64_t seed;
   protobuf_c_boolean no_shuffle;
   /*
    * switch the generator to the best model when done
@@ -144,6 +206,30 @@ struct  Cuentista__V1__TrainSpec
    * also checkpoint every N steps (0: at epoch ends only)
    */
   uint32_t save_every;
+  /*
+   * also write every logged step and evaluation here (relative to the data directory)
+   */
+  char *log_json;
+  Cuentista__V1__TrainSpec__EpochsValueCase epochs_value_case;
+  union {
+    uint32_t epochs;
+  };
+  Cuentista__V1__TrainSpec__BatchSizeValueCase batch_size_value_case;
+  union {
+    uint32_t batch_size;
+  };
+  Cuentista__V1__TrainSpec__GradAccumValueCase grad_accum_value_case;
+  union {
+    uint32_t grad_accum;
+  };
+  Cuentista__V1__TrainSpec__LrValueCase lr_value_case;
+  union {
+    float lr;
+  };
+  Cuentista__V1__TrainSpec__WeightDecayValueCase weight_decay_value_case;
+  union {
+    float weight_decay;
+  };
   Cuentista__V1__TrainSpec__MaxGradNormValueCase max_grad_norm_value_case;
   union {
     float max_grad_norm;
@@ -152,10 +238,18 @@ struct  Cuentista__V1__TrainSpec
   union {
     float dropout;
   };
+  Cuentista__V1__TrainSpec__SaveTotalLimitValueCase save_total_limit_value_case;
+  union {
+    uint32_t save_total_limit;
+  };
+  Cuentista__V1__TrainSpec__SeedValueCase seed_value_case;
+  union {
+    uint64_t seed;
+  };
 };
 #define CUENTISTA__V1__TRAIN_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__train_spec__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__LR_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE__NOT_SET, {0} }
 
 
 typedef enum {
