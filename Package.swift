@@ -59,9 +59,12 @@ let package = Package(
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], path: "Sources/Engine/Generation", swiftSettings: engine),
         // The prepared-data format (manifest and token shards): what Prep writes and Training reads.
         .target(name: "PreparedFormat", dependencies: ["Checkpoint"], path: "Sources/Engine/PreparedFormat"),
-        .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint", "PreparedFormat"], path: "Sources/Engine/Training",
+        // Every option of a training run and a data preparation, with its default and its value
+        // checks: no dependency, so the coordinator checks job specifications without the engine.
+        .target(name: "RunOptions", path: "Sources/Engine/RunOptions"),
+        .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint", "PreparedFormat", "RunOptions"], path: "Sources/Engine/Training",
                 swiftSettings: engine),
-        .target(name: "Prep", dependencies: ["Tokenizer", "PreparedFormat", "Kernels", "Checkpoint"], path: "Sources/Engine/Prep",
+        .target(name: "Prep", dependencies: ["Tokenizer", "PreparedFormat", "Kernels", "Checkpoint", "RunOptions"], path: "Sources/Engine/Prep",
                 swiftSettings: engine),
 
         // Protocol: protobuf-c code generated from Protos/ by scripts/gen-protos (committed, never
@@ -70,21 +73,23 @@ let package = Package(
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Sources/Protocol/CProtos",
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "Wire", dependencies: ["CProtos"], path: "Sources/Protocol/Wire"),
+        // Job specifications: what a queued job carries, its wire conversion and its value checks.
+        .target(name: "JobSpecs", dependencies: ["Wire", "RunOptions"], path: "Sources/Protocol/JobSpecs"),
 
         // Transport: libzmq, Majordomo client and worker, CurveZMQ.
         .systemLibrary(name: "CZMQ", path: "Sources/Transport/CZMQ"),
         .target(name: "Messaging", dependencies: ["CZMQ", .product(name: "Logging", package: "swift-log")], path: "Sources/Transport/Messaging"),
 
-        // Workers: job specifications (the local commands' options, also what queued jobs carry)
+        // Workers: running job specifications on the engine (with the checks that need files),
         // and every worker's loop.
-        .target(name: "Jobs", dependencies: ["GPT2", "Tokenizer", "Training", "Prep", "PreparedFormat"], path: "Sources/Workers/Jobs"),
-        .target(name: "Services", dependencies: ["Messaging", "Wire", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels",
+        .target(name: "Jobs", dependencies: ["JobSpecs", "RunOptions", "GPT2", "Tokenizer", "Training", "Prep", "PreparedFormat"], path: "Sources/Workers/Jobs"),
+        .target(name: "Services", dependencies: ["Messaging", "Wire", "JobSpecs", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels",
                                                  .product(name: "Logging", package: "swift-log"),
                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 path: "Sources/Workers/Services"),
 
-        // Broker: the coordinator and its job store.
-        .target(name: "Coordinator", dependencies: ["Messaging", "Wire", "Jobs", "Services", .product(name: "Logging", package: "swift-log"),
+        // Broker: the coordinator and its job store. It routes and never needs the engine.
+        .target(name: "Coordinator", dependencies: ["Messaging", "Wire", "JobSpecs", .product(name: "Logging", package: "swift-log"),
                                                     .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/Broker/Coordinator"),
 
@@ -117,7 +122,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "CProtos"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Jobs", .product(name: "GRDB", package: "GRDB.swift")]),
         // Real processes on loopback: the coordinator and the workers as users start them.
-        .testTarget(name: "ServicesTests", dependencies: ["Services", "Jobs", "Messaging", "Wire", "GPT2", "Tokenizer",
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Jobs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer",
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",
                                                           "cuentista-generator", "Generation"]),
         // Runs the built `cuentista` executable as a user would.

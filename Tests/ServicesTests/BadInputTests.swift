@@ -130,7 +130,7 @@ struct BadInputTests {
     func invalidTrainSpecs(case name: String) throws {
         let field = String(name.prefix { $0 != "=" })
         let change: (inout TrainSpec) -> Void = switch name {
-        case "model": { $0.model = "models/missing" }
+        case "model": { $0.model = "init:huge" }
         case "lr=0": { $0.lr = 0 }
         case "lr=-1": { $0.lr = -1 }
         case "epochs": { $0.epochs = 0 }
@@ -155,7 +155,8 @@ struct BadInputTests {
     func invalidPrepareSpecs() throws {
         let system = try Self.system()
         for (field, change) in [("val-fraction", { (s: inout PrepareSpec) in s.valFraction = 1 }),
-                                ("input", { (s: inout PrepareSpec) in s.inputs = ["corpus/none.jsonl"] }),
+                                ("input", { (s: inout PrepareSpec) in s.inputs = ["/etc/passwd"] }),
+                                ("out", { (s: inout PrepareSpec) in s.out = "../outside" }),
                                 ("layout", { (s: inout PrepareSpec) in s.layout = "zigzag" })] {
             var spec = JobFlowTests.prepareSpec()
             change(&spec)

@@ -84,6 +84,21 @@ struct JobFlowTests {
         #expect(model.config.nLayer == 2)
         #expect(FileManager.default.fileExists(atPath: "\(system.data)/runs/ft/final/tokenizer.json"))
         #expect(FileManager.default.fileExists(atPath: "\(system.data)/runs/ft/log.jsonl"))
+
+        // The coordinator checks values only (it need not see the data volume): a job naming a
+        // file that does not exist is queued, and its worker fails it at once, naming the
+        // option and the path, without retrying.
+        var missingInput = Self.prepareSpec()
+        missingInput.inputs = ["corpus/none.jsonl"]
+        var missingModel = Self.trainSpec(out: "runs/none")
+        missingModel.model = "models/none"
+        for (spec, message) in [(JobSubmit(version: .v1, spec: .prepare(missingInput)), "invalid --input: corpus/none.jsonl does not exist"),
+                                (JobSubmit(version: .v1, spec: .train(missingModel)), "invalid --model: models/none does not exist")] {
+            let queued = try system.submit(.submit(spec))
+            let reply = try client.jobs(JobRequest(version: .v1, request: .follow(queued.jobId))) { _ in }
+            guard case let .status(failed) = reply.reply else { Issue.record("no final status"); continue }
+            #expect(failed.state == .failed && failed.error.hasPrefix(message) && failed.attempts == 1, "\(failed)")
+        }
         #expect(system.stop("trainer") == 0)
         #expect(system.stop("prep") == 0)
         #expect(system.stop("coordinator") == 0)

@@ -1,10 +1,13 @@
+import GPT2
 import Jobs
+import RunOptions
 import Services
 import Testing
 import Wire
 
-/// Each job option is declared once, in `PrepareJobSpec` / `TrainJobSpec` (name, type,
-/// default); the wire conversion and the CLI derive from it. These tests fail when a side
+/// Each job option is declared once, in the engine's `PrepareOptions` / `TrainingOptions`
+/// (type, default, valid values); `PrepareJobSpec` / `TrainJobSpec` take their defaults from
+/// there and add the CLI's spelling; the wire conversion and the CLI derive from the specs. These tests fail when a side
 /// misses a field or keeps a default of its own (CLITests checks the flags and their defaults).
 @Suite("Job options: one definition, every side agrees")
 struct SpecAgreementTests {
@@ -56,5 +59,29 @@ struct SpecAgreementTests {
     func unsetMeansDefault() {
         #expect(Self.differing(PrepareJobSpec(wire: Wire.PrepareSpec()), PrepareJobSpec.defaults) == [])
         #expect(Self.differing(TrainJobSpec(wire: Wire.TrainSpec()), TrainJobSpec.defaults) == [])
+    }
+
+    @Test("every engine option is reached from the spec, and the spec's defaults are the engine's")
+    func everyOptionReachesTheEngine() throws {
+        // Training: the job forces a log line per step (the loss curves are drawn from it).
+        #expect(Self.differing(try TrainJobSpec.defaults.options(), TrainingOptions.defaults) == ["logEvery"])
+        let train = Self.differing(try Self.everyTrainField.options(), TrainingOptions.defaults)
+        #expect(train == Self.names(TrainingOptions.defaults))
+        #expect(Self.differing(try PrepareJobSpec.defaults.options(), PrepareOptions.defaults) == [])
+        // --field and --template (and --limit and --fraction) exclude each other: two specs.
+        var withField = Self.everyPrepareField, withTemplate = Self.everyPrepareField
+        withField.template = nil; withField.fraction = nil
+        withTemplate.field = nil; withTemplate.limit = nil
+        let reached = Set(Self.differing(try withField.options(), PrepareOptions.defaults))
+            .union(Self.differing(try withTemplate.options(), PrepareOptions.defaults))
+        #expect(reached == Set(Self.names(PrepareOptions.defaults)))
+    }
+
+    @Test("init:<shape> names exactly the shapes the engine knows")
+    func initShapes() throws {
+        for shape in TrainJobSpec.initShapes { #expect(GPT2Config.named(shape) != nil, "\(shape)") }
+        var spec = TrainJobSpec.defaults
+        spec.model = "init:huge"
+        #expect(throws: JobSpecError.self) { try spec.initShape() }
     }
 }

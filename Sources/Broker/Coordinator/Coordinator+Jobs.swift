@@ -1,7 +1,6 @@
 import Foundation
-import Jobs
+import JobSpecs
 import Messaging
-import Services
 import Wire
 
 extension Coordinator {
@@ -20,8 +19,10 @@ extension Coordinator {
             }
             do {
                 switch spec {
-                case let .prepare(prepare): try prepare.validate(in: data)
-                case let .train(train): try train.validate(in: data, dataPending: preparePending(writing: train.data))
+                // Values only: whether the files exist is the worker's check (the coordinator
+                // need not see the data volume).
+                case let .prepare(prepare): try prepare.checkValues(in: data)
+                case let .train(train): try train.checkValues(in: data)
                 }
             } catch {
                 return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, error.description, field: error.field)

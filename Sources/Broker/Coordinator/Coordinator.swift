@@ -1,5 +1,5 @@
 import Foundation
-import Jobs
+import JobSpecs
 import Logging
 import Messaging
 import Wire

@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
-import Jobs
-import Services
+import JobSpecs
 import Wire
 
 /// One job as the coordinator keeps it. (`Codable` only to import the JSON-lines journal of

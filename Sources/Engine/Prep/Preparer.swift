@@ -4,39 +4,6 @@ import Kernels
 import Tokenizer
 import PreparedFormat
 
-public struct PrepareOptions: Sendable {
-    public var format: InputFormat = .auto
-    public var field: String?
-    /// e.g. "{product_title}\n{product_description}"; every named field must be present.
-    public var template: String?
-    public var maxLength = 512
-    public var layout = "pack"
-    public var validationFraction = 0.1
-    public var seed: UInt64 = 42
-    public var dedupe = false
-    public var limit: Int?
-    public var fraction: Double?
-    public var minChars = 1
-    public var maxChars: Int?
-    public var textBlocks = false
-    public var delimiter: UInt8 = UInt8(ascii: ",")
-    /// Seeded shuffle of the documents within a window of this many (0: input order). A
-    /// window keeps memory bounded on inputs of any size.
-    public var shuffleWindow = 0
-
-    public init() {}
-
-    public func validate() throws(PrepError) {
-        if field != nil && template != nil { throw .invalidOption(name: "template", reason: "give --field or --template, not both") }
-        if maxLength < 2 { throw .invalidOption(name: "max-length", reason: "must be at least 2") }
-        if layout != "pack" && layout != "pad" { throw .invalidOption(name: "layout", reason: "must be pack or pad, got \(layout)") }
-        if !(validationFraction >= 0 && validationFraction < 1) { throw .invalidOption(name: "val-fraction", reason: "must be in [0, 1), got \(validationFraction)") }
-        if let fraction, !(fraction > 0 && fraction <= 1) { throw .invalidOption(name: "fraction", reason: "must be in (0, 1], got \(fraction)") }
-        if let limit, limit < 1 { throw .invalidOption(name: "limit", reason: "must be at least 1") }
-        if limit != nil && fraction != nil { throw .invalidOption(name: "fraction", reason: "give --limit or --fraction, not both") }
-    }
-}
-
 public struct PrepareCounts: Codable, Sendable, Equatable {
     public var rowsRead = 0
     public var kept = 0
@@ -60,7 +27,7 @@ public enum Preparer {
                            shouldStop: () -> Bool = { false }) throws -> PrepareCounts {
         let total = inputs.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
         var done = 0
-        try options.validate()
+        do { try options.validate() } catch { throw PrepError.invalidOption(name: error.name, reason: error.reason) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard let eos = tokenizer.eosTokenId else {
             throw PrepError.invalidOption(name: "tokenizer", reason: "the tokenizer has no <|endoftext|> token to join or pad documents with")

@@ -33,18 +33,6 @@ public struct DropCounts: Codable, Sendable, Equatable {
     public var total: Int { counts.values.reduce(0, +) }
 }
 
-public enum InputFormat: String, CaseIterable, Sendable {
-    case auto, jsonl, csv, text
-
-    public static func detect(_ path: String) -> InputFormat {
-        switch (path as NSString).pathExtension.lowercased() {
-        case "jsonl", "ndjson", "json": return .jsonl
-        case "csv", "tsv": return .csv
-        default: return .text
-        }
-    }
-}
-
 /// Streams records out of JSONL, CSV (RFC 4180) or plain text. Bad rows are counted in
 /// `drops`, never fatal.
 public struct RecordReader {

@@ -52,7 +52,7 @@ public final class Trainer {
 
     public init(model: GPT2, data: PreparedData, options: TrainingOptions, outputDirectory: String,
                 tokenizerFiles: [String] = [], jsonLog: String? = nil) throws(TrainingError) {
-        try options.validate()
+        do { try options.validate() } catch { throw .invalidOption(name: error.name, reason: error.reason) }
         guard data.manifest.vocabSize <= model.config.vocabSize else {
             throw .data("\(data.directory): token ids go up to \(data.manifest.vocabSize - 1) but the model's vocabulary has \(model.config.vocabSize)")
         }

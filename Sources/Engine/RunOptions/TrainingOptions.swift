@@ -1,4 +1,7 @@
-/// Every option of a training run (the CLI's flags; later the job specification).
+/// Every option of a training run: the one declaration of each option's type, default and
+/// valid values. The job specification (`TrainJobSpec`), and through it the CLI and the wire,
+/// take their defaults from here; the value checks need no model, so the coordinator runs
+/// them without the engine.
 public struct TrainingOptions: Codable, Sendable, Equatable {
     public var epochs = 3
     /// When set, training stops after this many optimizer steps (epochs then only bound it).
@@ -26,8 +29,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public func validate() throws(TrainingError) {
-        func fail(_ name: String, _ reason: String) -> TrainingError { .invalidOption(name: name, reason: reason) }
+    public static let defaults = TrainingOptions()
+
+    public func validate() throws(InvalidOption) {
+        func fail(_ name: String, _ reason: String) -> InvalidOption { InvalidOption(name: name, reason: reason) }
         if epochs < 1 { throw fail("epochs", "must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw fail("max-steps", "must be at least 1") }
         if batchSize < 1 { throw fail("batch-size", "must be at least 1") }
@@ -44,16 +49,3 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     }
 }
 
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    case invalidOption(name: String, reason: String)
-    case data(String)
-    case checkpoint(String)
-    case model(String)
-
-    public var description: String {
-        switch self {
-        case let .invalidOption(name, reason): return "invalid --\(name): \(reason)"
-        case let .data(message), let .checkpoint(message), let .model(message): return message
-        }
-    }
-}

@@ -15,7 +15,9 @@ public struct JobSpecError: Error, CustomStringConvertible, Equatable, Sendable 
 
 /// The folder all workers share (a local folder on one machine, a shared volume in a cluster).
 /// Remote jobs name their inputs and outputs relative to it and may not leave it; local
-/// commands use the working directory and may name any path.
+/// commands use the working directory and may name any path. Resolving a path is string work
+/// only: the coordinator checks confinement without the volume, the workers check existence
+/// (`Jobs`).
 public struct DataDirectory: Sendable, Equatable {
     public let root: String
     public let confined: Bool
@@ -37,14 +39,6 @@ public struct DataDirectory: Sendable, Equatable {
             return path
         }
         return (root as NSString).appendingPathComponent(path)
-    }
-
-    public func requireExisting(_ path: String, field: String) throws(JobSpecError) -> String {
-        let resolved = try resolve(path, field: field)
-        guard FileManager.default.fileExists(atPath: resolved) else {
-            throw JobSpecError(field: field, "\(path) does not exist\(confined ? " in the data directory \(root)" : "")")
-        }
-        return resolved
     }
 }
 

@@ -1,4 +1,4 @@
-import Jobs
+
 import Wire
 
 // Job specifications on the wire and in the engine. A field the wire leaves unset takes the

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Every option of a data preparation: the one declaration of each option's type, default and
+/// valid values (see `TrainingOptions`).
+public struct PrepareOptions: Sendable, Equatable {
+    public var format: InputFormat = .auto
+    public var field: String?
+    /// e.g. "{product_title}\n{product_description}"; every named field must be present.
+    public var template: String?
+    public var maxLength = 512
+    public var layout = "pack"
+    public var validationFraction = 0.1
+    public var seed: UInt64 = 42
+    public var dedupe = false
+    public var limit: Int?
+    public var fraction: Double?
+    public var minChars = 1
+    public var maxChars: Int?
+    public var textBlocks = false
+    public var delimiter: UInt8 = UInt8(ascii: ",")
+    /// Seeded shuffle of the documents within a window of this many (0: input order). A
+    /// window keeps memory bounded on inputs of any size.
+    public var shuffleWindow = 10_000
+
+    public init() {}
+
+    public static let defaults = PrepareOptions()
+
+    public func validate() throws(InvalidOption) {
+        if field != nil && template != nil { throw InvalidOption(name: "template", reason: "give --field or --template, not both") }
+        if maxLength < 2 { throw InvalidOption(name: "max-length", reason: "must be at least 2") }
+        if layout != "pack" && layout != "pad" { throw InvalidOption(name: "layout", reason: "must be pack or pad, got \(layout)") }
+        if !(validationFraction >= 0 && validationFraction < 1) { throw InvalidOption(name: "val-fraction", reason: "must be in [0, 1), got \(validationFraction)") }
+        if let fraction, !(fraction > 0 && fraction <= 1) { throw InvalidOption(name: "fraction", reason: "must be in (0, 1], got \(fraction)") }
+        if let limit, limit < 1 { throw InvalidOption(name: "limit", reason: "must be at least 1") }
+        if limit != nil && fraction != nil { throw InvalidOption(name: "fraction", reason: "give --limit or --fraction, not both") }
+    }
+}
+
+/// The formats `prepare` reads; `auto` goes by the file's extension.
+public enum InputFormat: String, CaseIterable, Sendable {
+    case auto, jsonl, csv, text
+
+    public static func detect(_ path: String) -> InputFormat {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "jsonl", "ndjson", "json": return .jsonl
+        case "csv", "tsv": return .csv
+        default: return .text
+        }
+    }
+}
