@@ -59,9 +59,6 @@ let package = Package(
         .target(name: "Generation", dependencies: ["GPT2", "Tokenizer"], path: "Sources/Engine/Generation", swiftSettings: engine),
         // The prepared-data format (manifest and token shards): what Prep writes and Training reads.
         .target(name: "PreparedFormat", dependencies: ["Checkpoint"], path: "Sources/Engine/PreparedFormat"),
-        // Every option of a training run and a data preparation, with its default and its value
-        // checks: no dependency, so the coordinator checks job specifications without the engine.
-        .target(name: "RunOptions", path: "Sources/Engine/RunOptions"),
         .target(name: "Training", dependencies: ["GPT2", "Kernels", "Checkpoint", "PreparedFormat", "RunOptions"], path: "Sources/Engine/Training",
                 swiftSettings: engine),
         .target(name: "Prep", dependencies: ["Tokenizer", "PreparedFormat", "Kernels", "Checkpoint", "RunOptions"], path: "Sources/Engine/Prep",
@@ -73,6 +70,10 @@ let package = Package(
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Sources/Protocol/CProtos",
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "Wire", dependencies: ["CProtos"], path: "Sources/Protocol/Wire"),
+        // Every option of a training run and a data preparation, with its default and its value
+        // checks, as plain values: what the engine takes and what job specifications carry. No
+        // dependency, so the coordinator checks job specifications without the engine.
+        .target(name: "RunOptions", path: "Sources/Protocol/RunOptions"),
         // Job specifications: what a queued job carries, its wire conversion and its value checks.
         .target(name: "JobSpecs", dependencies: ["Wire", "RunOptions"], path: "Sources/Protocol/JobSpecs"),
 
