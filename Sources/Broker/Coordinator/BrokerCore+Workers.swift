@@ -2,7 +2,7 @@ import Foundation
 import Messaging
 import Wire
 
-extension Coordinator {
+extension BrokerCore {
     static let jobAddressPrefix: [UInt8] = [0] + Array("job:".utf8)
 
     /// The reply address of a job: libzmq never gives a peer a routing id that starts with a
@@ -14,7 +14,7 @@ extension Coordinator {
         return String(decoding: address.dropFirst(jobAddressPrefix.count), as: UTF8.self)
     }
 
-    var expiry: DispatchTime { .now() + .milliseconds(Majordomo.liveness * configuration.heartbeatMilliseconds) }
+    var expiry: UInt64 { now + UInt64(Majordomo.liveness * configuration.heartbeatMilliseconds) }
 
     func handleWorker(_ identity: [UInt8], _ command: Majordomo.WorkerCommand, _ rest: [[UInt8]]) {
         let worker = workers[identity]
@@ -126,18 +126,24 @@ extension Coordinator {
                 }
             }
         }
-        if !sendToClient(client, service: request.service, body: body, final: final) {
-            clientVanished(client, worker: worker, service: request.service)
-        }
+        sendToClient(client, service: request.service, body: body, final: final)
     }
 
-    /// A client that went away while its request was served: generators stop work for it.
-    func clientVanished(_ client: [UInt8], worker: WorkerEntry, service: String) {
-        logger.info("a client of '\(service)' is gone")
-        worker.assignments.removeAll { if case let .request(r) = $0 { r.client == client } else { false } }
-        if service == "generate" {
-            let call = GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "")))
-            sendToWorker(worker.identity, .request, [client, [], call.wire()])
+    /// A client that went away (a reply to it could not be sent): it follows no job any more,
+    /// its waiting requests are dropped, and generators stop work for it.
+    func clientVanished(_ client: [UInt8]) {
+        for id in followers.keys { followers[id]!.removeAll { $0 == client } }
+        for service in queues.keys { queues[service]!.removeAll { $0.client == client } }
+        for identity in workerOrder {
+            let worker = workers[identity]!
+            let served = worker.assignments.contains { if case let .request(r) = $0 { r.client == client } else { false } }
+            guard served else { continue }
+            logger.info("a client of '\(worker.service)' is gone")
+            worker.assignments.removeAll { if case let .request(r) = $0 { r.client == client } else { false } }
+            if worker.service == "generate" {
+                let call = GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "")))
+                sendToWorker(identity, .request, [client, [], call.wire()])
+            }
         }
     }
 
@@ -157,13 +163,10 @@ extension Coordinator {
     }
 
     func heartbeatWorkers() {
-        for identity in workerOrder where !sendToWorker(identity, .heartbeat) {
-            removeWorker(identity, reason: "unreachable")
-        }
+        for identity in workerOrder { sendToWorker(identity, .heartbeat) }
     }
 
     func purgeExpiredWorkers() {
-        let now = DispatchTime.now()
         for identity in workerOrder where workers[identity]!.expiry < now {
             removeWorker(identity, reason: "no heartbeat for \(Majordomo.liveness * configuration.heartbeatMilliseconds) ms")
         }
@@ -199,12 +202,10 @@ extension Coordinator {
     }
 
     func expireWaitingRequests() {
-        let now = DispatchTime.now().uptimeNanoseconds
-        let limit = UInt64(configuration.serviceWaitMilliseconds) * 1_000_000
+        let limit = UInt64(configuration.serviceWaitMilliseconds)
         for (service, queue) in queues where !queue.isEmpty {
             guard !workers.values.contains(where: { $0.service == service }) else { continue }
-            let (expired, kept) = (queue.filter { now - $0.received.uptimeNanoseconds > limit },
-                                   queue.filter { now - $0.received.uptimeNanoseconds <= limit })
+            let (expired, kept) = (queue.filter { now - $0.received > limit }, queue.filter { now - $0.received <= limit })
             queues[service] = kept
             for request in expired {
                 replyError(to: request.client, service: service, code: .unknownService,
@@ -228,12 +229,8 @@ extension Coordinator {
         for service in queues.keys {
             while !(queues[service]!.isEmpty), let worker = freeWorker(for: service) {
                 let request = queues[service]!.removeFirst()
-                if sendToWorker(worker.identity, .request, [request.client, [], request.body]) {
-                    worker.assignments.append(.request(request))
-                } else {
-                    queues[service]!.insert(request, at: 0)
-                    removeWorker(worker.identity, reason: "unreachable")
-                }
+                sendToWorker(worker.identity, .request, [request.client, [], request.body])
+                worker.assignments.append(.request(request))
             }
         }
         dispatchJobs()

@@ -2,7 +2,7 @@ import Foundation
 import Messaging
 import Wire
 
-extension Coordinator {
+extension BrokerCore {
     static let broadcastPrefix: [UInt8] = [0] + Array("switch:".utf8)
 
     static func broadcastNumber(fromAddress address: [UInt8]) -> Int? {

@@ -3,7 +3,7 @@ import JobSpecs
 import Messaging
 import Wire
 
-extension Coordinator {
+extension BrokerCore {
     func handleJobsRequest(from client: [UInt8], body: [UInt8]) {
         func reply(_ value: JobReply, final: Bool = true) { sendToClient(client, service: InternalService.jobs, body: value.wire(), final: final) }
         guard let request = try? JobRequest(wire: body) else {
@@ -109,7 +109,7 @@ extension Coordinator {
     }
 
     func dispatchJobs() {
-        let inGrace = DispatchTime.now() < restoredGrace
+        let inGrace = now < restoredGrace
         for id in store.order where store.jobs[id]!.state == .queued {
             if inGrace && restoredJobs.contains(id) { continue }
             var job = store.jobs[id]!
@@ -117,10 +117,7 @@ extension Coordinator {
             guard let worker = freeWorker(for: job.kind) else { continue }
             let assignment = JobAssignment(version: .v1, jobId: id, attempt: UInt32(job.attempts + 1), resume: job.started,
                                            action: .run(job.spec.wire))
-            guard sendToWorker(worker.identity, .request, [Self.jobAddress(id), [], assignment.wire()]) else {
-                removeWorker(worker.identity, reason: "unreachable")
-                continue
-            }
+            sendToWorker(worker.identity, .request, [Self.jobAddress(id), [], assignment.wire()])
             job.state = .running
             job.attempts += 1
             job.started = true
@@ -208,7 +205,7 @@ extension Coordinator {
     func forward(_ reply: JobReply, to jobId: String, final: Bool) {
         guard let clients = followers[jobId] else { return }
         let body = reply.wire()
-        followers[jobId] = clients.filter { sendToClient($0, service: InternalService.jobs, body: body, final: final) }
+        for client in clients { sendToClient(client, service: InternalService.jobs, body: body, final: final) }
     }
 
     func finishFollowers(of job: JobRecord) {

@@ -1,0 +1,249 @@
+import Foundation
+import JobSpecs
+import Logging
+import Messaging
+import Wire
+
+/// The broker of the Majordomo pattern plus the job queue, without a socket: every input is a
+/// message (`handle`), the passing of time (`tick`) or a peer found unreachable
+/// (`unreachable`), each with the time it happened, and every output is the list of messages
+/// to send. `Coordinator` is the thin ZeroMQ loop around it; the unit tests drive it with a
+/// clock of their own. Not thread-safe: one loop owns it.
+public final class BrokerCore {
+    /// Services the system defines: requests to them wait for a worker instead of failing.
+    public static let knownServices: Set<String> = ["tokenize", "generate", "prepare", "train"]
+    static let jobServices: Set<String> = ["prepare", "train"]
+
+    /// A message to send on the ROUTER socket: the peer's routing id, then the frames.
+    public typealias Message = [[UInt8]]
+
+    struct PendingRequest {
+        let client: [UInt8]
+        let service: String
+        let body: [UInt8]
+        /// When it arrived (milliseconds of the broker's clock).
+        let received: UInt64
+        var attempts = 0
+        /// Generation requests: the client's id, for cancels.
+        var requestId = ""
+        /// Some partial reply reached the client: the request cannot be replayed elsewhere.
+        var streamed = false
+    }
+
+    /// A model switch sent to every generator; the client gets one answer when all replied.
+    struct Broadcast {
+        let client: [UInt8]?
+        var waiting: Set<[UInt8]>
+        var reply: [UInt8]?
+        var error: [UInt8]?
+    }
+
+    enum Assignment {
+        case request(PendingRequest)
+        case job(String)
+    }
+
+    final class WorkerEntry {
+        let identity: [UInt8]
+        var hello: WorkerHello
+        var expiry: UInt64
+        var assignments: [Assignment] = []
+        var busyReported = 0
+
+        init(identity: [UInt8], hello: WorkerHello, expiry: UInt64) {
+            self.identity = identity
+            self.hello = hello
+            self.expiry = expiry
+        }
+
+        var service: String { hello.service }
+        var name: String { hello.workerId.isEmpty ? identity.map { String(format: "%02x", $0) }.joined() : hello.workerId }
+        /// What the worker's heartbeats say it is busy with counts too (a job it kept running
+        /// across a reconnect, requests from direct clients).
+        var freeSlots: Int { leaving ? 0 : max(1, Int(hello.capacity)) - max(assignments.count, busyReported) }
+        /// Said it is stopping (it handed its job back).
+        var leaving = false
+    }
+
+    public let configuration: CoordinatorConfiguration
+    let logger: Logger
+    let store: JobStore
+    let data: DataDirectory
+    /// The time of the input being handled (milliseconds of a monotonic clock).
+    private(set) var now: UInt64
+    /// What handling the current input decided to send.
+    private var outbox: [Message] = []
+    var nextHeartbeat: UInt64
+    var workers: [[UInt8]: WorkerEntry] = [:]
+    /// Registration order: among equally loaded workers, the longest registered gets the request.
+    var workerOrder: [[UInt8]] = []
+    var queues: [String: [PendingRequest]] = [:]
+    var followers: [String: [[UInt8]]] = [:]
+    var lastProgress: [String: JobProgress] = [:]
+    var broadcasts: [Int: Broadcast] = [:]
+    /// Jobs that were running when the previous coordinator stopped: their workers get a few
+    /// heartbeats to report them before anyone else may start them again.
+    var restoredJobs: Set<String> = []
+    let restoredGrace: UInt64
+    var nextBroadcast = 0
+    /// Old service names already warned about (once each).
+    var warnedRenamed: Set<String> = []
+    /// Frames that could not be parsed at all and were dropped (see service.proto).
+    public private(set) var droppedFrames = 0
+
+    public init(configuration: CoordinatorConfiguration, store: JobStore, logger: Logger, now: UInt64) throws {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.now = now
+        nextHeartbeat = now
+        data = DataDirectory(root: configuration.dataDirectory)
+        // Jobs that were running when the previous coordinator stopped wait for their worker to
+        // come back (it reports them in READY) or for a free one.
+        for id in store.order where store.jobs[id]!.state == .running {
+            var job = store.jobs[id]!
+            job.state = .queued
+            job.worker = ""
+            try store.put(job)
+            restoredJobs.insert(id)
+        }
+        restoredGrace = now + UInt64(2 * Majordomo.liveness * configuration.heartbeatMilliseconds)
+    }
+
+    /// A message from a peer (its routing id first).
+    public func handle(_ frames: [[UInt8]], now: UInt64) -> [Message] {
+        self.now = max(self.now, now)
+        handle(frames)
+        dispatch()
+        return takeOutbox()
+    }
+
+    /// Time passed: heartbeats when one is due, expiry of silent workers and of requests that
+    /// waited too long for a worker, then dispatch. Call it at least every heartbeat.
+    public func tick(now: UInt64) -> [Message] {
+        self.now = max(self.now, now)
+        if self.now >= nextHeartbeat {
+            heartbeatWorkers()
+            purgeExpiredWorkers()
+            expireWaitingRequests()
+            nextHeartbeat = self.now + UInt64(configuration.heartbeatMilliseconds)
+        }
+        dispatch()
+        return takeOutbox()
+    }
+
+    /// A message to `peer` could not be sent (it is gone, or too slow to keep up): a worker is
+    /// removed and its work given to others, a client's requests and follows end.
+    public func unreachable(_ peer: [UInt8], now: UInt64) -> [Message] {
+        self.now = max(self.now, now)
+        if workers[peer] != nil {
+            removeWorker(peer, reason: "unreachable")
+        } else {
+            clientVanished(peer)
+        }
+        dispatch()
+        return takeOutbox()
+    }
+
+    /// Stopping: every worker is told to disconnect.
+    public func shutdown() -> [Message] {
+        for identity in workerOrder { sendToWorker(identity, .disconnect) }
+        return takeOutbox()
+    }
+
+    private func takeOutbox() -> [Message] {
+        defer { outbox = [] }
+        return outbox
+    }
+
+    // MARK: frames
+
+    func handle(_ frames: [[UInt8]]) {
+        guard frames.count >= 4, frames[1].isEmpty else { return drop(frames, "no empty delimiter frame") }
+        let sender = frames[0], header = frames[2]
+        if header == Majordomo.clientHeader {
+            guard frames.count >= 6, frames[3] == [Majordomo.ClientCommand.request.rawValue] else {
+                return drop(frames, "a client message that is not a REQUEST with service and body")
+            }
+            let service = String(decoding: frames[4], as: UTF8.self)
+            handleClientRequest(from: sender, service: service, body: frames[5])
+        } else if header == Majordomo.workerHeader {
+            guard frames[3].count == 1, let command = Majordomo.WorkerCommand(rawValue: frames[3][0]) else {
+                return drop(frames, "an unknown worker command")
+            }
+            handleWorker(sender, command, Array(frames[4...]))
+        } else if header.starts(with: Array("MDPC".utf8)) {
+            let service = frames.count > 4 ? String(decoding: frames[4], as: UTF8.self) : ""
+            replyError(to: sender, service: service, code: .badVersion,
+                       "this broker speaks MDPC02 (Majordomo 0.2); the request said \(String(decoding: header, as: UTF8.self))")
+        } else {
+            drop(frames, "an unknown protocol header")
+        }
+    }
+
+    func drop(_ frames: [[UInt8]], _ reason: String) {
+        droppedFrames += 1
+        logger.warning("dropped a message of \(frames.count) frame(s): \(reason) (dropped so far: \(droppedFrames))")
+    }
+
+    func handleClientRequest(from client: [UInt8], service: String, body: [UInt8]) {
+        if body.count > configuration.maxMessageBytes {
+            return replyError(to: client, service: service, code: .tooLarge,
+                              "the request has \(body.count) bytes; this broker accepts at most \(configuration.maxMessageBytes)")
+        }
+        switch service {
+        case InternalService.jobs: return handleJobsRequest(from: client, body: body)
+        case InternalService.status: return handleStatusRequest(from: client, body: body)
+        case _ where InternalService.renamed[service] != nil:
+            // Earlier versions' clients (a rolling upgrade, an old CLI in a probe) still work,
+            // for this release; the log says what to change.
+            let current = InternalService.renamed[service]!
+            if warnedRenamed.insert(service).inserted {
+                logger.warning("a client used service '\(service)', now '\(current)'; the old name will stop working in a later version")
+            }
+            return handleClientRequest(from: client, service: current, body: body)
+        case _ where service.hasPrefix(InternalService.namespace):
+            return replyError(to: client, service: service, code: .unknownService,
+                              "the coordinator has no service '\(service)' (its own: \(InternalService.jobs), \(InternalService.status))")
+        case _ where Self.jobServices.contains(service):
+            return replyError(to: client, service: service, code: .invalidArgument,
+                              "'\(service)' workers take jobs from the coordinator: submit them to service '\(InternalService.jobs)'")
+        default: break
+        }
+        let registered = workers.values.contains { $0.service == service }
+        guard registered || Self.knownServices.contains(service) else {
+            return replyError(to: client, service: service, code: .unknownService,
+                              "no worker has registered service '\(service)' (services: \(InternalService.jobs), \(InternalService.status), \(Self.knownServices.sorted().joined(separator: ", ")))")
+        }
+        var request = PendingRequest(client: client, service: service, body: body, received: now)
+        if service == "generate", let call = try? GeneratorCall(wire: body) {
+            switch call.call {
+            case let .cancel(cancel): return cancelGeneration(from: client, cancel)
+            case let .switchModel(switchModel): return self.switchModel(from: client, switchModel)
+            case let .generate(generate): request.requestId = generate.requestId
+            case nil: break
+            }
+        }
+        if registered && freeWorker(for: service) == nil && queues[service, default: []].count >= configuration.maxQueuedRequests {
+            return replyError(to: client, service: service, code: .overloaded,
+                              "every '\(service)' worker is busy and \(configuration.maxQueuedRequests) requests already wait; retry later")
+        }
+        queues[service, default: []].append(request)
+    }
+
+    // MARK: sending (into the outbox; the transport reports what it could not deliver)
+
+    func sendToClient(_ client: [UInt8], service: String, body: [UInt8], final: Bool) {
+        let command: Majordomo.ClientCommand = final ? .final : .partial
+        outbox.append([client, [], Majordomo.clientHeader, [command.rawValue], Array(service.utf8), body])
+    }
+
+    func replyError(to client: [UInt8], service: String, code: ErrorCode, _ message: String, field: String = "") {
+        logger.info("error \(code) to a client of '\(service)': \(message)")
+        sendToClient(client, service: service, body: ErrorReply.wire(code: code, message: message, field: field), final: true)
+    }
+
+    func sendToWorker(_ identity: [UInt8], _ command: Majordomo.WorkerCommand, _ rest: [[UInt8]] = []) {
+        outbox.append([identity, [], Majordomo.workerHeader, [command.rawValue]] + rest)
+    }
+}
