@@ -121,7 +121,9 @@ let package = Package(
         .testTarget(name: "InvarianceTests", dependencies: ["GPT2", "Generation", "Training", "Kernels", "TestSupport"], swiftSettings: fastMath),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CZMQ", "CProtobufC", "CProtos"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "CProtos"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Jobs", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The broker without the engine: its job store and its core, driven with a clock of the tests' own.
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "JobSpecs", "Wire", "Messaging", .product(name: "Logging", package: "swift-log"),
+                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         // Real processes on loopback: the coordinator and the workers as users start them.
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Jobs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer",
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",

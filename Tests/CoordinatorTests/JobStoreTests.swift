@@ -1,7 +1,7 @@
 import Coordinator
 import Foundation
 import GRDB
-import Jobs
+import JobSpecs
 import Testing
 
 @Suite("Job store")

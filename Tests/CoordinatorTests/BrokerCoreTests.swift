@@ -1,0 +1,305 @@
+import Coordinator
+import Foundation
+import JobSpecs
+import Messaging
+import Testing
+import Wire
+
+/// Every lifecycle rule of service.proto, on the broker core with a clock of the test's own:
+/// no socket, no process, no waiting. (ServicesTests runs the same rules across real processes.)
+@Suite("Broker core: the lifecycle rules of service.proto")
+struct BrokerCoreTests {
+    static let disconnect: UInt8 = 6, heartbeat: UInt8 = 5
+
+    static func generate(_ id: String) -> [UInt8] {
+        GeneratorCall(call: .generate(GenerateRequest(version: .v1, requestId: id, prompt: .text("Había una vez")))).wire()
+    }
+
+    @Test("registration: READY registers once; a second READY, a malformed hello, a coordinator name or an unknown peer's heartbeat is answered DISCONNECT")
+    func registration() throws {
+        let broker = try BrokerHarness()
+        #expect(broker.ready("W1", "tokenize").isEmpty)
+        #expect(try broker.registered() == ["tokenize": ["W1"]])
+        #expect(broker.ready("W1", "tokenize").toWorker("W1").map(\.command) == [Self.disconnect])
+        #expect(try broker.registered() == [:])
+        for name in [InternalService.jobs, InternalService.status, "jobs", "status"] {
+            #expect(broker.ready("X", name).toWorker("X").map(\.command) == [Self.disconnect], "\(name)")
+        }
+        #expect(broker.worker("Y", 1, [Array("tokenize".utf8), [0xff, 0xff]]).toWorker("Y").map(\.command) == [Self.disconnect])
+        let otherService = WorkerHello(version: .v1, service: "generate").wire()
+        #expect(broker.worker("Y", 1, [Array("tokenize".utf8), otherService]).toWorker("Y").map(\.command) == [Self.disconnect])
+        #expect(broker.heartbeat("Z").toWorker("Z").map(\.command) == [Self.disconnect])
+        #expect(broker.reply("Z", to: BrokerHarness.id("C1"), [1]).toWorker("Z").map(\.command) == [Self.disconnect])
+        #expect(try broker.registered() == [:])
+    }
+
+    @Test("a request reaches a worker with the client's address and its reply comes back; a reply for a request the worker does not hold is dropped")
+    func routing() throws {
+        let broker = try BrokerHarness()
+        broker.ready("W1", "tokenize")
+        let request = broker.request(from: "C1", "tokenize", [1, 2, 3]).requests(to: "W1")
+        #expect(request.count == 1 && request[0].address == BrokerHarness.id("C1") && request[0].body == [1, 2, 3])
+        let replies = broker.reply("W1", to: BrokerHarness.id("C1"), [9]).toClient("C1")
+        #expect(replies.count == 1 && replies[0].final && replies[0].service == "tokenize" && replies[0].body == [9])
+        #expect(broker.reply("W1", to: BrokerHarness.id("C2"), [9]).isEmpty)
+        // The least loaded worker gets the next request; the longest registered on a tie.
+        broker.ready("W2", "tokenize", capacity: 2)
+        #expect(broker.request(from: "C3", "tokenize", [3]).requests(to: "W1").count == 1)
+        #expect(broker.request(from: "C4", "tokenize", [4]).requests(to: "W2").count == 1)
+    }
+
+    @Test("an unknown service is refused at once; a known one without a worker waits for one, then is refused after the wait")
+    func serviceWait() throws {
+        let broker = try BrokerHarness(serviceWaitMilliseconds: 5000)
+        #expect(broker.request(from: "C1", "nosuch", [1]).toClient("C1").first?.error?.code == .unknownService)
+        #expect(broker.request(from: "C2", "generate", Self.generate("a")).isEmpty)
+        #expect(broker.request(from: "C3", "generate", Self.generate("b")).isEmpty)
+        #expect(broker.advance(4000).toClient("C2").isEmpty)
+        // A worker that arrives in time gets the waiting requests.
+        #expect(broker.ready("G1", "generate", capacity: 1).requests(to: "G1").map(\.address) == [BrokerHarness.id("C2")])
+        #expect(broker.unreachable("G1").toClient("C3").isEmpty)
+        // C2's request went back to the queue; with no generator left, both wait out the rest.
+        let expired = broker.advance(2000)
+        #expect(expired.toClient("C2").first?.error?.code == .unknownService)
+        #expect(expired.toClient("C3").first?.error?.code == .unknownService)
+    }
+
+    @Test("heartbeats go out every interval; a worker silent for three is removed and its request goes to another")
+    func heartbeatsAndExpiry() throws {
+        let broker = try BrokerHarness()
+        broker.ready("W1", "tokenize")
+        broker.ready("W2", "tokenize")
+        let beats = broker.advance(1)
+        #expect(beats.toWorker("W1").map(\.command) == [Self.heartbeat] && beats.toWorker("W2").map(\.command) == [Self.heartbeat])
+        #expect(broker.advance(500).isEmpty)
+        #expect(broker.request(from: "C1", "tokenize", [1]).requests(to: "W1").count == 1)
+        var moved: [Sent.ToWorker] = []
+        for _ in 0..<3 {
+            broker.heartbeat("W2")
+            moved += broker.advance(1000).requests(to: "W2")
+        }
+        #expect(moved.map(\.address) == [BrokerHarness.id("C1")])
+        #expect(try broker.registered() == ["tokenize": ["W2"]])
+    }
+
+    @Test("a request is tried by at most max-attempts workers, then the client gets INTERNAL; a streamed one is never replayed")
+    func attempts() throws {
+        let broker = try BrokerHarness(maxAttempts: 3)
+        broker.request(from: "C1", "tokenize", [1])
+        for (n, worker) in ["W1", "W2", "W3"].enumerated() {
+            #expect(broker.ready(worker, "tokenize").requests(to: worker).count == 1)
+            let lost = broker.unreachable(worker).toClient("C1")
+            #expect(n < 2 ? lost.isEmpty : lost.first?.error?.code == .internal)
+        }
+        broker.ready("G1", "generate")
+        broker.request(from: "C2", "generate", Self.generate("r"))
+        #expect(broker.reply("G1", to: BrokerHarness.id("C2"), [7], final: false).toClient("C2").map(\.final) == [false])
+        let stopped = broker.unreachable("G1").toClient("C2")
+        #expect(stopped.first?.error?.code == .internal && stopped.first?.error?.message.contains("middle of its stream") == true)
+        #expect(broker.ready("G2", "generate").requests(to: "G2").isEmpty)
+    }
+
+    @Test("overload: with every worker busy, requests past max-queued-requests get OVERLOADED")
+    func overload() throws {
+        let broker = try BrokerHarness(maxQueuedRequests: 2)
+        broker.ready("G1", "generate", capacity: 1)
+        for client in ["C1", "C2", "C3"] { #expect(broker.request(from: client, "generate", Self.generate(client)).toClient(client).isEmpty) }
+        #expect(broker.request(from: "C4", "generate", Self.generate("C4")).toClient("C4").first?.error?.code == .overloaded)
+        // A worker's heartbeat that reports work of its own (direct clients) counts too.
+        broker.ready("W1", "tokenize", capacity: 1)
+        broker.heartbeat("W1", busy: 1)
+        broker.request(from: "T1", "tokenize", [1])
+        broker.request(from: "T2", "tokenize", [1])
+        #expect(broker.request(from: "T3", "tokenize", [1]).toClient("T3").first?.error?.code == .overloaded)
+    }
+
+    @Test("cancel routing: a queued generation ends here, a decoding one is forwarded to its generator with the original client's address, an unknown id is NOT_FOUND")
+    func cancelRouting() throws {
+        let broker = try BrokerHarness()
+        broker.ready("G1", "generate", capacity: 1)
+        broker.request(from: "C1", "generate", Self.generate("r1"))
+        broker.request(from: "C2", "generate", Self.generate("r2"))
+        func cancel(_ id: String) -> Sent {
+            broker.request(from: "C3", "generate", GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: id))).wire())
+        }
+        let queued = cancel("r2")
+        #expect(queued.toClient("C2").first?.error?.code == .cancelled)
+        #expect(try queued.toClient("C3").map { try GenerateEvent(wire: $0.body).requestId } == ["r2"])
+        let decoding = cancel("r1")
+        let forwarded = decoding.requests(to: "G1")
+        #expect(forwarded.count == 1 && forwarded[0].address == BrokerHarness.id("C1"))
+        #expect(try GeneratorCall(wire: forwarded[0].body).call == .cancel(CancelRequest(version: .v1, requestId: "r1")))
+        #expect(decoding.toClient("C3").count == 1)
+        #expect(cancel("nope").toClient("C3").first?.error?.code == .notFound)
+    }
+
+    @Test("a client found unreachable: its generation is cancelled at the generator, which is free again")
+    func clientGone() throws {
+        let broker = try BrokerHarness()
+        broker.ready("G1", "generate", capacity: 1)
+        broker.request(from: "C1", "generate", Self.generate("r1"))
+        let gone = broker.unreachable("C1").requests(to: "G1")
+        #expect(gone.count == 1 && gone[0].address == BrokerHarness.id("C1"))
+        #expect(try GeneratorCall(wire: gone[0].body).call == .cancel(CancelRequest(version: .v1, requestId: "")))
+        #expect(broker.request(from: "C2", "generate", Self.generate("r2")).requests(to: "G1").count == 1)
+    }
+
+    @Test("jobs: queued until a worker of their kind is free; a lost worker requeues the job (resuming), the last attempt fails it; a non-retryable failure fails at once")
+    func jobAttempts() throws {
+        let broker = try BrokerHarness(maxAttempts: 3)
+        let id = try broker.submit(BrokerHarness.prepareSpec())
+        #expect(try broker.status(id).state == .queued)
+        broker.ready("T1", "train")
+        for attempt in 1...3 {
+            let worker = "P\(attempt)"
+            let assignment = try #require(try broker.ready(worker, "prepare").assignments(to: worker).first)
+            #expect(assignment.jobId == id && assignment.attempt == UInt32(attempt) && assignment.resume == (attempt > 1))
+            guard case let .run(run) = assignment.action, case .prepare = run.spec else { Issue.record("not a run of a prepare job"); return }
+            #expect(try broker.status(id).state == .running && broker.status(id).worker == worker)
+            broker.unreachable(worker)
+        }
+        let failed = try broker.status(id)
+        #expect(failed.state == .failed && failed.error.contains("attempt 3 of 3"), "\(failed)")
+
+        let second = try broker.submit(BrokerHarness.prepareSpec(out: "prepared/b"))
+        #expect(try broker.ready("P4", "prepare").assignments(to: "P4").first?.jobId == second)
+        let refusal = JobReply(reply: .status(JobStatus(jobId: second, state: .failed, error: "invalid --input: missing", retryable: false)))
+        broker.reply("P4", to: Self.jobAddress(second), refusal.wire())
+        #expect(try broker.status(second).state == .failed && broker.status(second).attempts == 1)
+    }
+
+    static func jobAddress(_ id: String) -> [UInt8] { [0] + Array("job:\(id)".utf8) }
+
+    @Test("hand-back: a job returned as queued does not count as an attempt and its worker gets nothing more")
+    func handBack() throws {
+        let broker = try BrokerHarness()
+        let id = try broker.submit(BrokerHarness.prepareSpec())
+        #expect(try broker.ready("P1", "prepare").assignments(to: "P1").count == 1)
+        broker.reply("P1", to: Self.jobAddress(id), JobReply(reply: .status(JobStatus(jobId: id, state: .queued))).wire())
+        let back = try broker.status(id)
+        #expect(back.state == .queued && back.attempts == 0)
+        #expect(try broker.jobs(from: "C", .submit(BrokerHarness.prepareSpec(out: "prepared/b").wire)).requests(to: "P1").isEmpty)
+        let next = try #require(try broker.ready("P2", "prepare").assignments(to: "P2").first)
+        #expect(next.jobId == id && next.attempt == 1)
+    }
+
+    @Test("adoption after a restart: a running job waits for its worker to report it in READY, which keeps it; unreported, it goes to another worker after the grace")
+    func adoptionAfterRestart() throws {
+        let storePath = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString)/jobs.db").path
+        var ids: [String] = []
+        do {
+            let before = try BrokerHarness(storePath: storePath)
+            ids = [try before.submit(BrokerHarness.prepareSpec()), try before.submit(BrokerHarness.prepareSpec(out: "prepared/b"))]
+            before.ready("P1", "prepare")
+            before.ready("P2", "prepare")
+            #expect(try ids.map { try before.status($0).state } == [.running, .running])
+        }
+        let after = try BrokerHarness(storePath: storePath, clock: 5_000_000)
+        #expect(try ids.map { try after.status($0).state } == [.queued, .queued])
+        // A fresh worker does not take them during the grace (two liveness periods).
+        #expect(after.ready("P3", "prepare").requests(to: "P3").isEmpty)
+        // P1 comes back still running the first: it keeps it, and nothing is sent to restart it.
+        #expect(after.ready("P1", "prepare", currentJob: ids[0]).requests(to: "P1").isEmpty)
+        #expect(try after.status(ids[0]).state == .running && after.status(ids[0]).worker == "P1")
+        after.reply("P1", to: Self.jobAddress(ids[0]), JobReply(reply: .status(JobStatus(jobId: ids[0], state: .succeeded, result: "prepared/a"))).wire())
+        #expect(try after.status(ids[0]).state == .succeeded)
+        // P2 never comes back: after the grace, P3 (heartbeating) takes the job over, resuming.
+        var taken: [JobAssignment] = []
+        for _ in 0..<7 {
+            after.heartbeat("P3")
+            after.heartbeat("P1")
+            taken += try after.advance(1000).assignments(to: "P3")
+        }
+        #expect(taken.map(\.jobId) == [ids[1]] && taken.first?.resume == true)
+    }
+
+    @Test("a thawed worker (removed while frozen, its job given to another) is told to drop its copy and cannot finish the job")
+    func thawedWorker() throws {
+        let broker = try BrokerHarness()
+        let id = try broker.submit(BrokerHarness.prepareSpec())
+        broker.ready("P1", "prepare")
+        broker.ready("P2", "prepare")
+        for _ in 0..<4 {
+            broker.heartbeat("P2")
+            broker.advance(1000)
+        }
+        #expect(try broker.status(id).worker == "P2" && broker.status(id).attempts == 2)
+        // P1 wakes up: its heartbeat is refused, it registers again reporting the job.
+        #expect(broker.heartbeat("P1").toWorker("P1").map(\.command) == [Self.disconnect])
+        let told = try broker.ready("P1", "prepare", currentJob: id).assignments(to: "P1")
+        #expect(told.count == 1 && told[0].jobId == id && told[0].action == .cancel(true))
+        broker.reply("P1", to: Self.jobAddress(id), JobReply(reply: .status(JobStatus(jobId: id, state: .succeeded, result: "x"))).wire())
+        #expect(try broker.status(id).state == .running && broker.status(id).worker == "P2")
+    }
+
+    @Test("job cancel and follow: a queued job is cancelled here; a running one is told to stop and ends cancelled; followers get progress and the final status")
+    func cancelAndFollow() throws {
+        let broker = try BrokerHarness()
+        let queued = try broker.submit(BrokerHarness.prepareSpec())
+        #expect(try broker.jobs(from: "F1", .follow(queued)).toClient("F1").map(\.final) == [false])
+        let cancelled = broker.jobs(from: "C1", .cancel(queued))
+        #expect(try cancelled.jobReplies(to: "F1").map(\.reply) .count == 1 && cancelled.toClient("F1").map(\.final) == [true])
+        #expect(try broker.status(queued).state == .cancelled)
+
+        let running = try broker.submit(BrokerHarness.prepareSpec(out: "prepared/b"))
+        broker.ready("P1", "prepare")
+        broker.jobs(from: "F2", .follow(running))
+        let progress = JobReply(reply: .progress(JobProgress(jobId: running, step: 3)))
+        #expect(try broker.reply("P1", to: Self.jobAddress(running), progress.wire(), final: false).jobReplies(to: "F2") == [progress])
+        let stop = try broker.jobs(from: "C1", .cancel(running)).assignments(to: "P1")
+        #expect(stop.map(\.action) == [.cancel(true)])
+        let end = broker.reply("P1", to: Self.jobAddress(running), JobReply(reply: .status(JobStatus(jobId: running, state: .cancelled))).wire())
+        guard case let .status(final) = try end.jobReplies(to: "F2").last?.reply else { Issue.record("no final status"); return }
+        #expect(final.state == .cancelled && end.toClient("F2").last?.final == true)
+    }
+
+    @Test("a train job whose data a queued prepare job writes waits for it; a --deploy job switches every generator when it succeeds")
+    func pipelineAndDeploy() throws {
+        let broker = try BrokerHarness()
+        let prepare = try broker.submit(BrokerHarness.prepareSpec(out: "prepared/a"))
+        var train = TrainJobSpec()
+        train.model = "models/base"
+        train.data = "prepared/a"
+        train.out = "runs/a"
+        train.deploy = true
+        let trainId = try broker.submit(.train(train))
+        broker.ready("G1", "generate")
+        #expect(broker.ready("T1", "train").requests(to: "T1").isEmpty)
+        broker.ready("P1", "prepare")
+        let prepared = JobReply(reply: .status(JobStatus(jobId: prepare, state: .succeeded, result: "prepared/a")))
+        #expect(try broker.reply("P1", to: Self.jobAddress(prepare), prepared.wire()).assignments(to: "T1").map(\.jobId) == [trainId])
+        let trained = JobReply(reply: .status(JobStatus(jobId: trainId, state: .succeeded, result: "runs/a/final")))
+        let switched = broker.reply("T1", to: Self.jobAddress(trainId), trained.wire()).requests(to: "G1")
+        #expect(try switched.map { try GeneratorCall(wire: $0.body).call } == [.switchModel(SwitchModelRequest(version: .v1, model: "runs/a/final"))])
+    }
+
+    @Test("broadcast: a model switch goes to every generator; the client gets one answer when all have answered or gone")
+    func broadcast() throws {
+        let broker = try BrokerHarness()
+        broker.ready("G1", "generate")
+        broker.ready("G2", "generate")
+        let call = GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/x"))).wire()
+        let sent = broker.request(from: "C1", "generate", call)
+        let (toG1, toG2) = (sent.requests(to: "G1"), sent.requests(to: "G2"))
+        #expect(toG1.count == 1 && toG2.count == 1 && toG1[0].address == toG2[0].address && toG1[0].address.first == 0)
+        let info = GenerateEvent(event: .model(ModelInfo(model: "models/x"))).wire()
+        #expect(broker.reply("G1", to: toG1[0].address, info).toClient("C1").isEmpty)
+        let answer = broker.unreachable("G2").toClient("C1")
+        #expect(answer.count == 1 && answer[0].final && answer[0].body == info)
+        // With no generator at all the switch is refused.
+        broker.unreachable("G1")
+        #expect(broker.request(from: "C2", "generate", call).toClient("C2").first?.error?.code == .unknownService)
+    }
+
+    @Test("frames that cannot be parsed are dropped and counted; another MDP version gets BAD_VERSION; the coordinator's services answer bad bodies with an error")
+    func badFrames() throws {
+        let broker = try BrokerHarness()
+        #expect(broker.core.handle([BrokerHarness.id("C1"), [1], Array("MDPC02".utf8), [1]], now: broker.clock).isEmpty)
+        #expect(broker.core.handle([BrokerHarness.id("C1"), [], Array("XXXX".utf8), [1]], now: broker.clock).isEmpty)
+        #expect(broker.core.droppedFrames == 2)
+        let old = Sent(broker.core.handle([BrokerHarness.id("C1"), [], Array("MDPC01".utf8), [1], Array("tokenize".utf8), [1]], now: broker.clock))
+        #expect(old.toClient("C1").first?.error?.code == .badVersion)
+        #expect(broker.request(from: "C2", InternalService.jobs, [0xff]).toClient("C2").first?.error?.code == .malformed)
+        #expect(broker.request(from: "C3", "prepare", [1]).toClient("C3").first?.error?.code == .invalidArgument)
+    }
+}
