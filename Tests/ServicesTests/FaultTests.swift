@@ -156,7 +156,7 @@ struct FaultTests {
         }
         let takeover = Date().timeIntervalSince(stoppedAt)
         #expect(status.worker == other, "\(system.log("coordinator"))")
-        #expect(takeover >= 2.5 && takeover < 8, "took \(takeover) s")
+        #expect(takeover >= 2.5 && takeover < 6, "took \(takeover) s")
         system.signal(frozen, SIGCONT)
         let final = try system.waitForJob(job.jobId)
         #expect(final.state == .succeeded, "\(final.error)")

@@ -101,7 +101,7 @@ struct GeneratorServiceTests {
         while final == nil, let reply = try streaming.receive(timeoutMilliseconds: 5000) {
             if case let .final(f) = try GenerateEvent(wire: reply.body).event { final = f }
         }
-        #expect(Date().timeIntervalSince(sent) < 3)
+        #expect(Date().timeIntervalSince(sent) < 2)
         let completion = try #require(final?.completions.first)
         #expect(completion.finishReason == .cancelled)
         #expect(completion.tokens.count > 2 && completion.tokens.count < 1000)
@@ -153,7 +153,7 @@ struct GeneratorServiceTests {
         let reply = try #require(try first.receive(timeoutMilliseconds: 10_000))
         guard case let .final(final) = try GenerateEvent(wire: reply.body).event else { Issue.record("no final"); return }
         #expect(final.completions[0].finishReason == .deadline)
-        #expect(final.totalMs >= 1400 && final.totalMs < 6000, "\(final.totalMs) ms")
+        #expect(final.totalMs >= 1400 && final.totalMs < 4000, "\(final.totalMs) ms")
     }
 
     @Test("100 clients at once against a full service: OVERLOADED at once for the excess, answers for all, memory bounded, still serving")
@@ -204,7 +204,7 @@ struct GeneratorServiceTests {
         let growth = system.residentBytes("generator") - rssBefore
         #expect(growth < 32 << 20, "the generator grew by \(growth >> 20) MB during the burst")
         let refusals = refusalTimes.withLock { $0 }.sorted()
-        #expect(!refusals.isEmpty && refusals[refusals.count / 2] < 2.0, "median refusal after \(refusals.isEmpty ? -1 : refusals[refusals.count / 2]) s")
+        #expect(!refusals.isEmpty && refusals[refusals.count / 2] < 1.0, "median refusal after \(refusals.isEmpty ? -1 : refusals[refusals.count / 2]) s")
         // The long requests end on cancel; each gets its answer.
         let canceller = try MajordomoClient(context: system.context, endpoint: system.endpoint)
         for i in 0..<8 {
