@@ -97,7 +97,7 @@ let package = Package(
         // Executables.
         .executableTarget(
             name: "cuentista",
-            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "PreparedFormat", "Prep", "Jobs", "Kernels", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "PreparedFormat", "Prep", "RunOptions", "JobSpecs", "Jobs", "Kernels", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Executables/cuentista",
             swiftSettings: fastMath),
         .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging"], path: "Sources/Executables/cuentista-tokenizer"),
@@ -125,10 +125,10 @@ let package = Package(
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "JobSpecs", "Wire", "Messaging", .product(name: "Logging", package: "swift-log"),
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         // Real processes on loopback: the coordinator and the workers as users start them.
-        .testTarget(name: "ServicesTests", dependencies: ["Services", "Jobs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer",
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Jobs", "JobSpecs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer",
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",
                                                           "cuentista-generator", "Generation"]),
         // Runs the built `cuentista` executable as a user would.
-        .testTarget(name: "CLITests", dependencies: ["cuentista", "Jobs", "Training", "PreparedFormat", "Tokenizer"]),
+        .testTarget(name: "CLITests", dependencies: ["cuentista", "Jobs", "Wire", "Training", "PreparedFormat", "Tokenizer"]),
     ]
 )

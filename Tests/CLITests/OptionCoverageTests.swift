@@ -1,19 +1,15 @@
-import Jobs
 import Testing
+import Wire
 
 /// Every option of a job kind is a flag of the commands that take it (`prepare`, `train`,
-/// `jobs submit ...`), found by reflecting over the one declaration (`PrepareJobSpec`,
-/// `TrainJobSpec`): a field added there without a flag fails here.
+/// `jobs submit ...`), found by reading the fields of jobs.proto's PrepareSpec and TrainSpec
+/// (which SpecAgreementTests holds equal to the specifications' properties): a field added
+/// without a flag fails here.
 @Suite("Every job option has its flag")
 struct OptionCoverageTests {
-    static func flag(_ property: String) -> String {
-        if property == "inputs" { return "--input" }
-        return "--" + property.reduce(into: "") { text, character in
-            if character.isUppercase { text += "-" + character.lowercased() } else { text.append(character) }
-        }
+    static func flag(_ field: String) -> String {
+        field == "inputs" ? "--input" : "--" + field.replacingOccurrences(of: "_", with: "-")
     }
-
-    static func properties<T>(_ value: T) -> [String] { Mirror(reflecting: value).children.compactMap(\.label) }
 
     @Test("prepare, train and jobs submit list a flag for every field", arguments: [
         (["prepare", "--help"], "prepare"), (["jobs", "submit", "prepare", "--help"], "prepare"),
@@ -22,7 +18,7 @@ struct OptionCoverageTests {
     func flags(command: [String], kind: String) throws {
         let help = try CLI.run(command)
         #expect(help.status == 0)
-        var fields = kind == "prepare" ? Self.properties(PrepareJobSpec.defaults) : Self.properties(TrainJobSpec.defaults)
+        var fields = kind == "prepare" ? PrepareSpec.fieldNames : TrainSpec.fieldNames
         // Deploying the result is what a queued job can do; a local run has no generator.
         if command.first == "train" { fields.removeAll { $0 == "deploy" } }
         for field in fields {

@@ -93,7 +93,7 @@ struct PreparerTests {
         options.fraction = 0.5
         let half = try Preparer.run(inputs: [input()], tokenizer: Self.tokenizer, options: options, to: Fixtures.temporaryDirectory())
         #expect(half.kept > 15 && half.kept < 45)
-        options.validationFraction = 1
+        options.valFraction = 1
         #expect(throws: InvalidOption(name: "val-fraction", reason: "must be in [0, 1), got 1.0")) { try options.validate() }
     }
 }

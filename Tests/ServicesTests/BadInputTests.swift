@@ -1,4 +1,5 @@
 import Foundation
+import JobSpecs
 import Messaging
 import Services
 import Testing
@@ -129,7 +130,7 @@ struct BadInputTests {
           arguments: ["model", "lr=0", "lr=-1", "epochs", "out", "data"])
     func invalidTrainSpecs(case name: String) throws {
         let field = String(name.prefix { $0 != "=" })
-        let change: (inout TrainSpec) -> Void = switch name {
+        let change: (inout TrainJobSpec) -> Void = switch name {
         case "model": { $0.model = "init:huge" }
         case "lr=0": { $0.lr = 0 }
         case "lr=-1": { $0.lr = -1 }
@@ -142,7 +143,7 @@ struct BadInputTests {
         spec.data = "corpus"
         change(&spec)
         do {
-            _ = try system.client().jobs(JobRequest(version: .v1, request: .submit(JobSubmit(version: .v1, spec: .train(spec)))))
+            _ = try system.client().jobs(JobRequest(version: .v1, request: .submit(JobSubmit(version: .v1, spec: .train(spec.wire)))))
             Issue.record("accepted an invalid \(field)")
         } catch let error as ServiceError {
             #expect(error.code == .invalidArgument)
@@ -154,14 +155,14 @@ struct BadInputTests {
     @Test("invalid prepare specifications: val fraction >= 1, missing input, no spec")
     func invalidPrepareSpecs() throws {
         let system = try Self.system()
-        for (field, change) in [("val-fraction", { (s: inout PrepareSpec) in s.valFraction = 1 }),
-                                ("input", { (s: inout PrepareSpec) in s.inputs = ["/etc/passwd"] }),
-                                ("out", { (s: inout PrepareSpec) in s.out = "../outside" }),
-                                ("layout", { (s: inout PrepareSpec) in s.layout = "zigzag" })] {
+        for (field, change) in [("val-fraction", { (s: inout PrepareJobSpec) in s.valFraction = 1 }),
+                                ("input", { (s: inout PrepareJobSpec) in s.inputs = ["/etc/passwd"] }),
+                                ("out", { (s: inout PrepareJobSpec) in s.out = "../outside" }),
+                                ("layout", { (s: inout PrepareJobSpec) in s.layout = "zigzag" })] {
             var spec = JobFlowTests.prepareSpec()
             change(&spec)
             do {
-                _ = try system.client().jobs(JobRequest(version: .v1, request: .submit(JobSubmit(version: .v1, spec: .prepare(spec)))))
+                _ = try system.client().jobs(JobRequest(version: .v1, request: .submit(JobSubmit(version: .v1, spec: .prepare(spec.wire)))))
                 Issue.record("accepted an invalid \(field)")
             } catch let error as ServiceError {
                 #expect(error.code == .invalidArgument && error.field == field, "\(error.message)")

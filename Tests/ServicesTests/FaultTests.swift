@@ -1,4 +1,5 @@
 import Foundation
+import JobSpecs
 import Messaging
 import Services
 import Testing
@@ -14,7 +15,7 @@ struct FaultTests {
         try system.addCorpus()
         try system.startCoordinator()
         try system.startWorker("prep", "cuentista-prep")
-        let prepared = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec(limit: 200)))))
+        let prepared = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec(limit: 200).wire))))
         try system.waitForWorkers("prepare", count: 1)
         #expect(try system.waitForJob(prepared.jobId).state == .succeeded)
         for (index, name) in trainers.enumerated() {
@@ -38,7 +39,7 @@ struct FaultTests {
     @Test("kill -9 of the trainer mid-job: the job resumes from its checkpoint on the second trainer and completes")
     func killedTrainer() throws {
         let system = try Self.systemWithData(trainers: ["trainer-a", "trainer-b"])
-        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 4, saveEvery: 10)))))
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 4, saveEvery: 10).wire))))
         try Self.follow(system, job.jobId) { !$0.checkpoint.isEmpty }
         let running = try system.jobStatus(job.jobId)
         #expect(running.state == .running)
@@ -56,7 +57,7 @@ struct FaultTests {
     @Test("SIGTERM hands the running job back at a checkpoint; another trainer finishes it without an extra attempt")
     func handBack() throws {
         let system = try Self.systemWithData(trainers: ["trainer-a"])
-        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 6)))))
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 6).wire))))
         try Self.follow(system, job.jobId) { $0.step >= 3 }
         #expect(system.stop("trainer-a") == 0)
         let handedBack = try system.jobStatus(job.jobId)
@@ -76,8 +77,8 @@ struct FaultTests {
         try system.addModel("tiny-safetensors", as: "tiny")
         try system.addCorpus()
         try system.startCoordinator()
-        let prepare = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec()))))
-        let train = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 1)))))
+        let prepare = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec().wire))))
+        let train = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 1).wire))))
         system.kill9("coordinator")
         try system.startCoordinator()
         let reply = try system.client().jobs(JobRequest(version: .v1, request: .list(true)))
@@ -93,15 +94,15 @@ struct FaultTests {
         #expect(try system.jobStatus(prepare.jobId).state == .succeeded)
         #expect(try system.jobStatus(train.jobId).state == .succeeded)
         // New ids continue after the stored ones.
-        let next = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec()))))
+        let next = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec().wire))))
         #expect(next.jobId == "job-000003")
     }
 
     @Test("cancel: a queued job at once, a running one within a step")
     func cancel() throws {
         let system = try Self.systemWithData(trainers: ["trainer-a"])
-        let running = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(out: "runs/a", epochs: 50)))))
-        let queued = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(out: "runs/b", epochs: 1)))))
+        let running = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(out: "runs/a", epochs: 50).wire))))
+        let queued = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(out: "runs/b", epochs: 1).wire))))
         try Self.follow(system, running.jobId) { $0.step >= 2 }
         #expect(try system.submit(.cancel(queued.jobId)).state == .cancelled)
         _ = try system.submit(.cancel(running.jobId))
@@ -109,7 +110,7 @@ struct FaultTests {
         #expect(final.state == .cancelled)
         #expect(try system.jobStatus(queued.jobId).state == .cancelled)
         // The worker is free again.
-        let after = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(out: "runs/c", epochs: 1)))))
+        let after = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(out: "runs/c", epochs: 1).wire))))
         #expect(try system.waitForJob(after.jobId).state == .succeeded)
     }
 
@@ -121,9 +122,9 @@ struct FaultTests {
         try system.startCoordinator()
         try system.startWorker("prep", "cuentista-prep")
         try system.waitForWorkers("prepare", count: 1)
-        let prepared = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec(limit: 200)))))
+        let prepared = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec(limit: 200).wire))))
         #expect(try system.waitForJob(prepared.jobId).state == .succeeded)
-        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 50)))))
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 50).wire))))
         for (attempt, name) in ["trainer-a", "trainer-b"].enumerated() {
             try system.startWorker(name, "cuentista-trainer")
             try Self.follow(system, job.jobId) { $0.step >= 1 }
@@ -144,7 +145,7 @@ struct FaultTests {
     @Test("a frozen trainer (SIGSTOP: connected, silent) loses its job after 3 missed heartbeats; thawed, it gives it up")
     func frozenTrainer() throws {
         let system = try Self.systemWithData(trainers: ["trainer-a", "trainer-b"])
-        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 4, saveEvery: 10)))))
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 4, saveEvery: 10).wire))))
         try Self.follow(system, job.jobId) { !$0.checkpoint.isEmpty }
         let frozen = try system.jobStatus(job.jobId).worker, other = frozen == "trainer-a" ? "trainer-b" : "trainer-a"
         let stoppedAt = Date()
@@ -171,7 +172,7 @@ struct FaultTests {
     @Test("kill -9 of the coordinator while a job runs: the restarted one lets the trainer keep it; no other trainer starts it")
     func coordinatorRestartWithRunningJob() throws {
         let system = try Self.systemWithData(trainers: ["trainer-a", "trainer-b"])
-        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 6, saveEvery: 10)))))
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(JobFlowTests.trainSpec(epochs: 6, saveEvery: 10).wire))))
         try Self.follow(system, job.jobId) { $0.step >= 2 }
         let holder = try system.jobStatus(job.jobId).worker, other = holder == "trainer-a" ? "trainer-b" : "trainer-a"
         system.kill9("coordinator")

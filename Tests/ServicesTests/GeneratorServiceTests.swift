@@ -1,4 +1,5 @@
 import Foundation
+import JobSpecs
 import GPT2
 import Generation
 import Messaging
@@ -280,10 +281,10 @@ struct GeneratorServiceTests {
         try inFlight.send(service: "generate", body: GeneratorCall(call: .generate(GenerateRequest(version: .v1, requestId: "old", prompt: .text("Había"), parameters: long, stream: true))).wire())
         _ = try #require(try inFlight.receive(timeoutMilliseconds: 10_000))
 
-        let prepared = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec(limit: 60)))))
+        let prepared = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec(limit: 60).wire))))
         var spec = JobFlowTests.trainSpec(epochs: 1)
         spec.deploy = true
-        let train = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(spec))))
+        let train = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(spec.wire))))
         #expect(try system.waitForJob(train.jobId).state == .succeeded)
         #expect(try system.jobStatus(prepared.jobId).state == .succeeded)
         let deadline = Date().addingTimeInterval(20)

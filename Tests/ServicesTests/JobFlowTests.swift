@@ -1,4 +1,5 @@
 import Foundation
+import JobSpecs
 import GPT2
 import Services
 import Testing
@@ -8,15 +9,30 @@ import Wire
 /// The whole job flow between real processes on loopback.
 @Suite("Services: tokenizer and jobs between real processes", .serialized)
 struct JobFlowTests {
-    static func prepareSpec(limit: UInt32 = 150) -> PrepareSpec {
-        PrepareSpec(inputs: ["corpus/products.jsonl"], tokenizer: "models/tiny", out: "prepared/products", format: "auto",
-                    template: "{product_title}\n{product_description}", maxLength: 64, layout: "pack", valFraction: 0.1,
-                    seed: 7, limit: limit, minChars: 1, delimiter: ",", shuffleWindow: 1000)
+    static func prepareSpec(limit: Int = 150) -> PrepareJobSpec {
+        var spec = PrepareJobSpec()
+        spec.inputs = ["corpus/products.jsonl"]
+        spec.tokenizer = "models/tiny"
+        spec.out = "prepared/products"
+        spec.template = "{product_title}\n{product_description}"
+        spec.maxLength = 64
+        spec.seed = 7
+        spec.limit = limit
+        spec.shuffleWindow = 1000
+        return spec
     }
 
-    static func trainSpec(out: String = "runs/ft", epochs: UInt32 = 2, saveEvery: UInt32 = 0) -> TrainSpec {
-        TrainSpec(model: "models/tiny", data: "prepared/products", out: out, epochs: epochs, batchSize: 4, gradAccum: 1, lr: 1e-3,
-                  weightDecay: 0.01, maxGradNorm: 1, lrSchedule: "linear", saveTotalLimit: 2, seed: 3, saveEvery: saveEvery)
+    static func trainSpec(out: String = "runs/ft", epochs: Int = 2, saveEvery: Int = 0) -> TrainJobSpec {
+        var spec = TrainJobSpec()
+        spec.model = "models/tiny"
+        spec.data = "prepared/products"
+        spec.out = out
+        spec.epochs = epochs
+        spec.batchSize = 4
+        spec.lr = 1e-3
+        spec.seed = 3
+        spec.saveEvery = saveEvery
+        return spec
     }
 
     @Test("tokenize through the coordinator equals the library: ids, offsets, batches, decode, counts")
@@ -61,10 +77,10 @@ struct JobFlowTests {
         try system.waitForWorkers("prepare", count: 1)
         try system.waitForWorkers("train", count: 1)
 
-        let prepare = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(Self.prepareSpec()))))
+        let prepare = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(Self.prepareSpec().wire))))
         #expect(prepare.state == .queued)
         // Queued right away, before the data exists: it waits for the prepare job.
-        let train = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(Self.trainSpec()))))
+        let train = try system.submit(.submit(JobSubmit(version: .v1, spec: .train(Self.trainSpec().wire))))
         var progress: [JobProgress] = []
         let client = try system.client(timeoutMilliseconds: 60_000)
         let final = try client.jobs(JobRequest(version: .v1, request: .follow(train.jobId))) { partial in
@@ -92,8 +108,8 @@ struct JobFlowTests {
         missingInput.inputs = ["corpus/none.jsonl"]
         var missingModel = Self.trainSpec(out: "runs/none")
         missingModel.model = "models/none"
-        for (spec, message) in [(JobSubmit(version: .v1, spec: .prepare(missingInput)), "invalid --input: corpus/none.jsonl does not exist"),
-                                (JobSubmit(version: .v1, spec: .train(missingModel)), "invalid --model: models/none does not exist")] {
+        for (spec, message) in [(JobSubmit(version: .v1, spec: .prepare(missingInput.wire)), "invalid --input: corpus/none.jsonl does not exist"),
+                                (JobSubmit(version: .v1, spec: .train(missingModel.wire)), "invalid --model: models/none does not exist")] {
             let queued = try system.submit(.submit(spec))
             let reply = try client.jobs(JobRequest(version: .v1, request: .follow(queued.jobId))) { _ in }
             guard case let .status(failed) = reply.reply else { Issue.record("no final status"); continue }

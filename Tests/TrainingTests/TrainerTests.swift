@@ -25,11 +25,10 @@ struct TrainerTests {
         var options = TrainingOptions()
         options.epochs = epochs
         options.batchSize = 4
-        options.learningRate = 3e-3
-        options.schedule = .linear
+        options.lr = 3e-3
+        options.lrSchedule = .linear
         options.warmupSteps = 2
         options.saveTotalLimit = 0
-        options.logEvery = 1
         return options
     }
 
@@ -120,7 +119,7 @@ struct TrainerTests {
     @Test("invalid options and mismatched data are refused with the option named")
     func refuses() throws {
         var options = TrainingOptions()
-        options.learningRate = 0
+        options.lr = 0
         #expect(throws: InvalidOption(name: "lr", reason: "must be a positive number, got 0.0")) { try options.validate() }
         let dir = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

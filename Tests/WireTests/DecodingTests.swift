@@ -142,9 +142,9 @@ struct FieldNumberTests {
         // status: created_unix_ms = 8 : 2^64 - 1
         try expectBytes(JobStatus(createdUnixMs: .max), [0x40] + [UInt8](repeating: 0xFF, count: 9) + [0x01])
         // submit train = 3 { dropout = 13 : 0.0f, save_every = 19 : 1 }
-        try expectBytes(JobSubmit(spec: .train(TrainSpec(dropout: 0, saveEvery: 1))), [0x1a, 0x08, 0x6d, 0, 0, 0, 0, 0x98, 0x01, 0x01])
+        try expectBytes(JobSubmit(spec: .train(TrainSpec(fields: ["dropout": .float(0), "save_every": .integer(1)]))), [0x1a, 0x08, 0x6d, 0, 0, 0, 0, 0x98, 0x01, 0x01])
         // submit prepare = 2 { val_fraction = 9 : 0.0 }
-        try expectBytes(JobSubmit(spec: .prepare(PrepareSpec(valFraction: 0))), [0x12, 0x09, 0x49, 0, 0, 0, 0, 0, 0, 0, 0])
+        try expectBytes(JobSubmit(spec: .prepare(PrepareSpec(fields: ["val_fraction": .double(0)]))), [0x12, 0x09, 0x49, 0, 0, 0, 0, 0, 0, 0, 0])
     }
 
     @Test func service() throws {

@@ -74,21 +74,15 @@ enum Samples {
         GeneratorCall(call: nil),
     ]
 
-    static let prepare = PrepareSpec(
-        inputs: ["corpus/a.jsonl", "corpus/b ñ.csv"], tokenizer: "models/gpt2", out: "data/out", format: "jsonl", field: "text",
-        template: "{{title}}: {{body}}", maxLength: 256, layout: "pad", valFraction: 0, seed: UInt64.max - 1, dedupe: true,
-        limit: 1_000, fraction: 0.5, minChars: 10, maxChars: 10_000, blocks: true, delimiter: "\n---\n", shuffleWindow: 4_096)
+    static let prepare = PrepareSpec(fields: ["inputs": .strings(["corpus/a.jsonl", "corpus/b ñ.csv"]), "tokenizer": .string("models/gpt2"), "out": .string("data/out"), "format": .string("jsonl"), "field": .string("text"), "template": .string("{{title}}: {{body}}"), "max_length": .integer(256), "layout": .string("pad"), "val_fraction": .double(0), "seed": .integer(UInt64.max - 1), "dedupe": .bool(true), "limit": .integer(1_000), "fraction": .double(0.5), "min_chars": .integer(10), "max_chars": .integer(10_000), "blocks": .bool(true), "delimiter": .string("\n---\n"), "shuffle_window": .integer(4_096)])
 
-    static let train = TrainSpec(
-        model: "init:tiny", data: "data/out", out: "runs/1", epochs: 3, maxSteps: 1_000, batchSize: 8, gradAccum: 4, lr: 3e-4,
-        weightDecay: 0.01, maxGradNorm: 0, lrSchedule: "cosine", warmupSteps: 100, dropout: 0.1, evalEvery: 50,
-        saveTotalLimit: 2, seed: 1 << 63, noShuffle: true, deploy: true, saveEvery: 200)
+    static let train = TrainSpec(fields: ["model": .string("init:tiny"), "data": .string("data/out"), "out": .string("runs/1"), "epochs": .integer(3), "max_steps": .integer(1_000), "batch_size": .integer(8), "grad_accum": .integer(4), "lr": .float(3e-4), "weight_decay": .float(0.01), "max_grad_norm": .float(0), "lr_schedule": .string("cosine"), "warmup_steps": .integer(100), "dropout": .float(0.1), "eval_every": .integer(50), "save_total_limit": .integer(2), "seed": .integer(1 << 63), "no_shuffle": .bool(true), "deploy": .bool(true), "save_every": .integer(200)])
 
     static let submits: [JobSubmit] = [
         JobSubmit(version: .v1, spec: .prepare(prepare)),
         JobSubmit(version: .v1, spec: .train(train)),
-        JobSubmit(version: .v1, spec: .prepare(PrepareSpec(valFraction: nil))),
-        JobSubmit(version: .v1, spec: .train(TrainSpec(maxGradNorm: 1.5, dropout: nil))),
+        JobSubmit(version: .v1, spec: .prepare(PrepareSpec())),
+        JobSubmit(version: .v1, spec: .train(TrainSpec(fields: ["max_grad_norm": .float(1.5)]))),
         JobSubmit(version: .v1, spec: nil),
     ]
 

@@ -14,10 +14,12 @@ extension BrokerCore {
         }
         switch request.request {
         case let .submit(submit):
-            guard let spec = JobSpec(wire: submit) else {
-                return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, "the submission holds no prepare or train specification", field: "spec")
-            }
+            let spec: JobSpec
             do {
+                guard let received = try JobSpec(wire: submit) else {
+                    return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, "the submission holds no prepare or train specification", field: "spec")
+                }
+                spec = received
                 switch spec {
                 // Values only: whether the files exist is the worker's check (the coordinator
                 // need not see the data volume).

@@ -137,7 +137,7 @@ public final class JobStore {
         let spec: JobSpec
         do {
             let bytes = try row.decode(Data.self, forColumn: "spec")
-            guard let decoded = JobSpec(wire: try JobSubmit(wire: [UInt8](bytes))) else {
+            guard let decoded = try JobSpec(wire: try JobSubmit(wire: [UInt8](bytes))) else {
                 throw JobStoreError.undecodable(path: path, id: id, reason: "the specification names no job kind")
             }
             spec = decoded

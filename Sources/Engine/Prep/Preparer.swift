@@ -38,7 +38,7 @@ public enum Preparer {
         var counts = PrepareCounts()
         var seen = Set<UInt64>()
         var words: [Int] = []
-        let placeholders = options.template.map(Self.placeholders) ?? []
+        let placeholders = options.expandedTemplate.map(Self.placeholders) ?? []
         var index = 0
         var shuffle = SeededGenerator(seed: options.seed ^ 0x5348_5546)
         var window: [(split: String, ids: [Int32])] = []
@@ -61,8 +61,8 @@ public enum Preparer {
         }
         scanning: for input in inputs {
             var reader = RecordReader(path: input, format: options.format)
-            reader.textBlocks = options.textBlocks
-            if options.format != .auto || InputFormat.detect(input) == .csv { reader.delimiter = options.delimiter }
+            reader.textBlocks = options.blocks
+            if options.format != .auto || InputFormat.detect(input) == .csv { reader.delimiter = options.delimiterByte }
             var stop = false
             var drops = counts.dropped
             defer { counts.dropped = drops }
@@ -77,7 +77,7 @@ public enum Preparer {
                 counts.rowsRead += 1
                 defer { index += 1 }
                 let text: String
-                if let template = options.template {
+                if let template = options.expandedTemplate {
                     guard placeholders.allSatisfy({ record.fields[$0] != nil }) else { drops.add(.missingField, line: record.line); return }
                     text = placeholders.reduce(template) { $0.replacingOccurrences(of: "{\($1)}", with: record.fields[$1]!) }
                     if placeholders.allSatisfy({ record.fields[$0]!.allSatisfy(\.isWhitespace) }) { drops.add(.empty, line: record.line); return }
@@ -96,7 +96,7 @@ public enum Preparer {
                 counts.kept += 1
                 words.append(text.split(whereSeparator: \.isWhitespace).count)
                 // The split is a function of the seed and the text: stable across runs and inputs.
-                let split = Self.unit(options.seed, hash) < options.validationFraction ? "validation" : "train"
+                let split = Self.unit(options.seed, hash) < options.valFraction ? "validation" : "train"
                 let ids = tokenizer.encode(text, allowSpecial: false)
                 counts.documents[split, default: 0] += 1
                 try emit(split, ids)

@@ -68,13 +68,13 @@ public final class Trainer {
     }
 
     var microBatchesPerEpoch: Int { (data.train.blocks + options.batchSize - 1) / options.batchSize }
-    var stepsPerEpoch: Int { (microBatchesPerEpoch + options.gradientAccumulation - 1) / options.gradientAccumulation }
+    var stepsPerEpoch: Int { (microBatchesPerEpoch + options.gradAccum - 1) / options.gradAccum }
     public var totalSteps: Int { options.maxSteps ?? stepsPerEpoch * options.epochs }
 
     /// The order of the training blocks in an epoch: a seeded shuffle, the same after a resume.
     func order(epoch: Int) -> [Int] {
         var indices = Array(0..<data.train.blocks)
-        if options.shuffle {
+        if !options.noShuffle {
             var generator = SeededGenerator(seed: options.seed &+ UInt64(epoch) &* 0x9E37_79B9)
             indices.shuffle(using: &generator)
         }

@@ -51,7 +51,7 @@ final class TrainingRun {
         var lossSum: Float = 0
         var micro = 0
         var tokens = 0
-        while micro < options.gradientAccumulation && state.cursor < trainer.microBatchesPerEpoch {
+        while micro < options.gradAccum && state.cursor < trainer.microBatchesPerEpoch {
             let rows = Array(order[(state.cursor * B)..<min((state.cursor + 1) * B, order.count)])
             var batchTokens: [Int32] = [], batchTargets: [Int32] = []
             for index in rows {
@@ -77,7 +77,7 @@ final class TrainingRun {
         }
         let norm = GradientClipping.clip(grads, maxNorm: options.maxGradNorm)
         let totalSteps = trainer.totalSteps
-        let lr = options.learningRate * options.schedule.factor(step: state.step, warmup: options.warmupSteps, total: totalSteps)
+        let lr = options.lr * options.lrSchedule.factor(step: state.step, warmup: options.warmupSteps, total: totalSteps)
         optimizer.update(parameters: model.parameters, grads: grads, learningRate: lr)
         state.step += 1
         state.optimizerStep = optimizer.step
@@ -89,7 +89,8 @@ final class TrainingRun {
         let epochPosition = Double(state.epoch) + Double(state.cursor) / Double(trainer.microBatchesPerEpoch)
         state.history.append(LogEntry(kind: "train", step: state.step, epoch: epochPosition, loss: loss, learningRate: lr,
                                       gradNorm: norm, tokensPerSecond: rate, perplexity: nil))
-        if state.step % options.logEvery == 0 || state.step == 1 { trainer.appendLog(state.history.last!) }
+        // Every step goes to the JSONL log: the loss curves are drawn from it.
+        trainer.appendLog(state.history.last!)
         onEvent(.step(step: state.step, totalSteps: totalSteps, epoch: state.epoch, loss: loss, tokensPerSecond: rate, etaSeconds: eta))
         if options.evalEvery > 0 && state.step % options.evalEvery == 0 && state.cursor < trainer.microBatchesPerEpoch {
             _ = trainer.evaluate(&state, onEvent: onEvent)

@@ -178,7 +178,7 @@ final class PipelineRun {
         train.batchSize = 16
         train.lr = quick ? 3e-3 : 1e-3
         train.weightDecay = 0.01
-        train.lrSchedule = "cosine"
+        train.lrSchedule = .cosine
         train.warmupSteps = quick ? 5 : 20
         train.dropout = 0
         train.saveTotalLimit = 1

@@ -18,7 +18,7 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         let spec = arguments.spec
-        do { _ = try spec.options() } catch { throw ValidationError(error.description) }
+        do { _ = try spec.checkedOptions() } catch { throw ValidationError(error.description) }
         let started = Date()
         let counts: PrepareCounts
         do {
@@ -56,7 +56,7 @@ struct PrepareArguments: ParsableArguments {
     @Option(parsing: .upToNextOption, help: "Input files.") var input: [String]
     @Option(help: "Directory with the tokenizer files (a model directory works).") var tokenizer: String
     @Option(help: "Output directory.") var out: String
-    @Option(help: "auto | jsonl | csv | text (auto: by extension).") var format = PrepareJobSpec.defaults.format
+    @Option(help: "The input format (auto: by extension).") var format = PrepareJobSpec.defaults.format
     @Option(help: "The field holding the text (JSONL/CSV; default: text).") var field: String?
     @Option(help: "Build the text from fields, e.g. \"{title}\\n{description}\".") var template: String?
     @Option(help: "Block length in tokens.") var maxLength = PrepareJobSpec.defaults.maxLength

@@ -68,7 +68,7 @@ struct TrainArguments: ParsableArguments {
     @Option(help: "Peak learning rate.") var lr: Float = TrainJobSpec.defaults.lr
     @Option(help: "AdamW weight decay (not on biases and LayerNorms).") var weightDecay: Float = TrainJobSpec.defaults.weightDecay
     @Option(help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = TrainJobSpec.defaults.maxGradNorm
-    @Option(help: "constant | linear | cosine") var lrSchedule = TrainJobSpec.defaults.lrSchedule
+    @Option(help: "The learning-rate schedule after warmup.") var lrSchedule = TrainJobSpec.defaults.lrSchedule
     @Option(help: "Linear warmup steps.") var warmupSteps = TrainJobSpec.defaults.warmupSteps
     @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = TrainJobSpec.defaults.evalEvery
     @Option(help: "Keep at most K checkpoints (the best is always kept; 0: all).") var saveTotalLimit = TrainJobSpec.defaults.saveTotalLimit

@@ -1,58 +1,29 @@
 import Foundation
 import RunOptions
 
-/// Every option of `cuentista prepare`; the same value runs locally or as a queued job. The
-/// defaults are `PrepareOptions`' (the one declaration); this adds the paths and the spelling
-/// the CLI and the wire use.
+/// Every option of `cuentista prepare`; the same value runs locally or as a queued job: the
+/// paths, and the engine's `PrepareOptions` as they are (`spec.maxLength` reads
+/// `spec.options.maxLength`). Encoded flat, so each option's wire field and CLI flag are its
+/// name (see `TrainingOptions`).
+@dynamicMemberLookup
 public struct PrepareJobSpec: Codable, Sendable, Equatable {
-    private static let options = PrepareOptions.defaults
-
     public var inputs: [String] = []
     public var tokenizer = ""
     public var out = ""
-    public var format = options.format.rawValue
-    public var field = options.field
-    public var template = options.template
-    public var maxLength = options.maxLength
-    public var layout = options.layout
-    public var valFraction = options.validationFraction
-    public var seed = options.seed
-    public var dedupe = options.dedupe
-    public var limit = options.limit
-    public var fraction = options.fraction
-    public var minChars = options.minChars
-    public var maxChars = options.maxChars
-    public var blocks = options.textBlocks
-    public var delimiter = String(UnicodeScalar(options.delimiter))
-    public var shuffleWindow = options.shuffleWindow
+    public var options = PrepareOptions.defaults
 
     public init() {}
 
     /// Every default: the CLI's options and the wire conversion take theirs from here.
     public static let defaults = PrepareJobSpec()
 
-    /// The engine's options, with every value checked (no file is read).
-    public func options() throws(JobSpecError) -> PrepareOptions {
-        var options = PrepareOptions()
-        guard let format = InputFormat(rawValue: format) else {
-            throw JobSpecError(field: "format", "must be \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")), got \(self.format)")
-        }
-        options.format = format
-        options.field = field
-        options.template = template?.replacingOccurrences(of: "\\n", with: "\n")
-        options.maxLength = maxLength
-        options.layout = layout
-        options.validationFraction = valFraction
-        options.seed = seed
-        options.dedupe = dedupe
-        options.limit = limit
-        options.fraction = fraction
-        options.minChars = minChars
-        options.maxChars = maxChars
-        options.textBlocks = blocks
-        options.shuffleWindow = shuffleWindow
-        guard delimiter.utf8.count == 1 else { throw JobSpecError(field: "delimiter", "must be one ASCII character") }
-        options.delimiter = delimiter.utf8.first!
+    public subscript<T>(dynamicMember option: WritableKeyPath<PrepareOptions, T>) -> T {
+        get { options[keyPath: option] }
+        set { options[keyPath: option] = newValue }
+    }
+
+    /// The engine's options, every value checked (no file is read).
+    public func checkedOptions() throws(JobSpecError) -> PrepareOptions {
         do { try options.validate() } catch { throw JobSpecError(field: error.name, error.reason) }
         return options
     }
@@ -60,10 +31,28 @@ public struct PrepareJobSpec: Codable, Sendable, Equatable {
     /// What the coordinator checks before queueing: every value, and that every path stays in
     /// the data directory. Whether the files exist is the worker's check (`Jobs`).
     public func checkValues(in data: DataDirectory) throws(JobSpecError) {
-        _ = try options()
+        _ = try checkedOptions()
         if inputs.isEmpty { throw JobSpecError(field: "input", "give at least one input file") }
         for input in inputs { _ = try data.resolve(input, field: "input") }
         _ = try data.resolve(tokenizer, field: "tokenizer")
         _ = try data.resolve(out, field: "out")
+    }
+
+    private enum PathKeys: String, CodingKey { case inputs, tokenizer, out }
+
+    public init(from decoder: any Decoder) throws {
+        let paths = try decoder.container(keyedBy: PathKeys.self)
+        inputs = try paths.decodeIfPresent([String].self, forKey: .inputs) ?? []
+        tokenizer = try paths.decodeIfPresent(String.self, forKey: .tokenizer) ?? ""
+        out = try paths.decodeIfPresent(String.self, forKey: .out) ?? ""
+        options = try PrepareOptions(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var paths = encoder.container(keyedBy: PathKeys.self)
+        try paths.encode(inputs, forKey: .inputs)
+        try paths.encode(tokenizer, forKey: .tokenizer)
+        try paths.encode(out, forKey: .out)
+        try options.encode(to: encoder)
     }
 }

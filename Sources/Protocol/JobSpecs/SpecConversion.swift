@@ -1,116 +1,71 @@
-
 import Wire
 
-// Job specifications on the wire and in the engine. A field the wire leaves unset takes the
-// default declared in `PrepareJobSpec` / `TrainJobSpec` (the same the CLI shows), never a
-// second copy of it; numbers whose 0 means "no limit" stay plain fields, as jobs.proto says.
-// Everything sent is taken as sent, so an explicit lr of 0 is refused by validation rather
-// than quietly replaced. (Tests/ServicesTests/SpecAgreementTests checks all of this.)
+// Job specifications on the wire, derived from their properties: property `maxLength` travels
+// as field `max_length` of jobs.proto (FieldValuesCoding). A field the wire leaves unset takes
+// the default declared in `PrepareOptions` / `TrainingOptions` (the same the CLI shows), never
+// a second copy of it. Everything sent is taken as sent, so an explicit lr of 0 is refused by
+// validation rather than quietly replaced. (Tests/ServicesTests/SpecAgreementTests checks it.)
+
+enum SpecConversion {
+    /// The received fields over the encoded defaults, decoded; a field of the wrong type or an
+    /// enum value the build does not know is a `JobSpecError` naming the field.
+    static func decode<Spec: Codable>(_ fields: [String: FieldValue], defaults: Spec) throws(JobSpecError) -> Spec {
+        do {
+            let merged = try FieldValuesEncoder.encode(defaults).merging(fields) { _, received in received }
+            return try Spec(from: FieldValuesDecoder(fields: merged))
+        } catch let error as DecodingError {
+            throw JobSpecError(decoding: error, fields: fields)
+        } catch {
+            throw JobSpecError(field: "spec", "\(error)")
+        }
+    }
+
+    static func encode<Spec: Encodable>(_ spec: Spec) -> [String: FieldValue] {
+        // Encoding a specification cannot fail: every property is a scalar, a string or a list
+        // of strings (SpecAgreementTests encodes every field).
+        (try? FieldValuesEncoder.encode(spec)) ?? [:]
+    }
+}
+
+extension JobSpecError {
+    init(decoding error: DecodingError, fields: [String: FieldValue]) {
+        let key: (any CodingKey)? = switch error {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context): context.codingPath.last
+        case let .keyNotFound(key, _): key
+        @unknown default: nil
+        }
+        let name = key.map { FieldNames.snakeCase($0.stringValue) } ?? "spec"
+        let flag = name.replacingOccurrences(of: "_", with: "-")
+        if case .dataCorrupted = error, case let .string(text)? = fields[name] {
+            self.init(field: flag, "'\(text)' is not one of its values")
+        } else {
+            self.init(field: flag, "has a value of the wrong type")
+        }
+    }
+}
 
 extension PrepareJobSpec {
-    public init(wire spec: Wire.PrepareSpec) {
-        self.init()
-        inputs = spec.inputs
-        tokenizer = spec.tokenizer
-        out = spec.out
-        if !spec.format.isEmpty { format = spec.format }
-        field = spec.field.isEmpty ? nil : spec.field
-        template = spec.template.isEmpty ? nil : spec.template
-        if spec.maxLength != 0 { maxLength = Int(spec.maxLength) }
-        if !spec.layout.isEmpty { layout = spec.layout }
-        if let value = spec.valFraction { valFraction = value }
-        if let value = spec.seed { seed = value }
-        dedupe = spec.dedupe
-        limit = spec.limit == 0 ? nil : Int(spec.limit)
-        fraction = spec.fraction == 0 ? nil : spec.fraction
-        if let value = spec.minChars { minChars = Int(value) }
-        maxChars = spec.maxChars == 0 ? nil : Int(spec.maxChars)
-        blocks = spec.blocks
-        if !spec.delimiter.isEmpty { delimiter = spec.delimiter }
-        if let value = spec.shuffleWindow { shuffleWindow = Int(value) }
+    public init(wire spec: Wire.PrepareSpec) throws(JobSpecError) {
+        self = try SpecConversion.decode(spec.fields, defaults: .defaults)
     }
 
-    public var wire: Wire.PrepareSpec {
-        var spec = Wire.PrepareSpec()
-        spec.inputs = inputs
-        spec.tokenizer = tokenizer
-        spec.out = out
-        spec.format = format
-        spec.field = field ?? ""
-        spec.template = template ?? ""
-        spec.maxLength = UInt32(clamping: maxLength)
-        spec.layout = layout
-        spec.valFraction = valFraction
-        spec.seed = seed
-        spec.dedupe = dedupe
-        spec.limit = UInt32(clamping: limit ?? 0)
-        spec.fraction = fraction ?? 0
-        spec.minChars = UInt32(clamping: minChars)
-        spec.maxChars = UInt32(clamping: maxChars ?? 0)
-        spec.blocks = blocks
-        spec.delimiter = delimiter
-        spec.shuffleWindow = UInt32(clamping: shuffleWindow)
-        return spec
-    }
+    public var wire: Wire.PrepareSpec { Wire.PrepareSpec(fields: SpecConversion.encode(self)) }
 }
 
 extension TrainJobSpec {
-    public init(wire spec: Wire.TrainSpec) {
-        self.init()
-        model = spec.model
-        data = spec.data
-        out = spec.out
-        if let value = spec.epochs { epochs = Int(value) }
-        maxSteps = spec.maxSteps == 0 ? nil : Int(spec.maxSteps)
-        if let value = spec.batchSize { batchSize = Int(value) }
-        if let value = spec.gradAccum { gradAccum = Int(value) }
-        if let value = spec.lr { lr = value }
-        if let value = spec.weightDecay { weightDecay = value }
-        if let value = spec.maxGradNorm { maxGradNorm = value }
-        if !spec.lrSchedule.isEmpty { lrSchedule = spec.lrSchedule }
-        warmupSteps = Int(spec.warmupSteps)
-        dropout = spec.dropout
-        evalEvery = Int(spec.evalEvery)
-        if let value = spec.saveTotalLimit { saveTotalLimit = Int(value) }
-        saveEvery = Int(spec.saveEvery)
-        if let value = spec.seed { seed = value }
-        noShuffle = spec.noShuffle
-        deploy = spec.deploy
-        logJson = spec.logJson.isEmpty ? nil : spec.logJson
+    public init(wire spec: Wire.TrainSpec) throws(JobSpecError) {
+        self = try SpecConversion.decode(spec.fields, defaults: .defaults)
     }
 
-    public var wire: Wire.TrainSpec {
-        var spec = Wire.TrainSpec()
-        spec.model = model
-        spec.data = data
-        spec.out = out
-        spec.epochs = UInt32(clamping: epochs)
-        spec.maxSteps = UInt32(clamping: maxSteps ?? 0)
-        spec.batchSize = UInt32(clamping: batchSize)
-        spec.gradAccum = UInt32(clamping: gradAccum)
-        spec.lr = lr
-        spec.weightDecay = weightDecay
-        spec.maxGradNorm = maxGradNorm
-        spec.lrSchedule = lrSchedule
-        spec.warmupSteps = UInt32(clamping: warmupSteps)
-        spec.dropout = dropout
-        spec.evalEvery = UInt32(clamping: evalEvery)
-        spec.saveTotalLimit = UInt32(clamping: saveTotalLimit)
-        spec.saveEvery = UInt32(clamping: saveEvery)
-        spec.seed = seed
-        spec.noShuffle = noShuffle
-        spec.deploy = deploy
-        spec.logJson = logJson ?? ""
-        return spec
-    }
+    public var wire: Wire.TrainSpec { Wire.TrainSpec(fields: SpecConversion.encode(self)) }
 }
 
 extension JobSpec {
-    /// nil when the submission names no job.
-    public init?(wire submit: JobSubmit) {
+    /// nil when the submission names no job; a field the specification cannot take is an error.
+    public init?(wire submit: JobSubmit) throws(JobSpecError) {
         switch submit.spec {
-        case let .prepare(spec): self = .prepare(PrepareJobSpec(wire: spec))
-        case let .train(spec): self = .train(TrainJobSpec(wire: spec))
+        case let .prepare(spec): self = .prepare(try PrepareJobSpec(wire: spec))
+        case let .train(spec): self = .train(try TrainJobSpec(wire: spec))
         case nil: return nil
         }
     }

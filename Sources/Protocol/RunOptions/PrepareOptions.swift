@@ -1,23 +1,26 @@
 import Foundation
 
-/// Every option of a data preparation: the one declaration of each option's type, default and
-/// valid values (see `TrainingOptions`).
-public struct PrepareOptions: Sendable, Equatable {
+/// Every option of a data preparation: the one declaration of each option's name, type,
+/// default and valid values (see `TrainingOptions` for how the CLI and the wire derive).
+public struct PrepareOptions: Codable, Sendable, Equatable {
     public var format: InputFormat = .auto
     public var field: String?
-    /// e.g. "{product_title}\n{product_description}"; every named field must be present.
+    /// e.g. "{product_title}\n{product_description}"; every named field must be present. The
+    /// two characters `\n` stand for a line break (a shell cannot easily pass one).
     public var template: String?
     public var maxLength = 512
     public var layout = "pack"
-    public var validationFraction = 0.1
+    public var valFraction = 0.1
     public var seed: UInt64 = 42
     public var dedupe = false
     public var limit: Int?
     public var fraction: Double?
     public var minChars = 1
     public var maxChars: Int?
-    public var textBlocks = false
-    public var delimiter: UInt8 = UInt8(ascii: ",")
+    /// Text inputs: documents are separated by blank lines instead of being one per line.
+    public var blocks = false
+    /// CSV: the field separator, one ASCII character.
+    public var delimiter = ","
     /// Seeded shuffle of the documents within a window of this many (0: input order). A
     /// window keeps memory bounded on inputs of any size.
     public var shuffleWindow = 10_000
@@ -30,7 +33,8 @@ public struct PrepareOptions: Sendable, Equatable {
         if field != nil && template != nil { throw InvalidOption(name: "template", reason: "give --field or --template, not both") }
         if maxLength < 2 { throw InvalidOption(name: "max-length", reason: "must be at least 2") }
         if layout != "pack" && layout != "pad" { throw InvalidOption(name: "layout", reason: "must be pack or pad, got \(layout)") }
-        if !(validationFraction >= 0 && validationFraction < 1) { throw InvalidOption(name: "val-fraction", reason: "must be in [0, 1), got \(validationFraction)") }
+        if !(valFraction >= 0 && valFraction < 1) { throw InvalidOption(name: "val-fraction", reason: "must be in [0, 1), got \(valFraction)") }
+        if delimiter.utf8.count != 1 || !delimiter.unicodeScalars.allSatisfy(\.isASCII) { throw InvalidOption(name: "delimiter", reason: "must be one ASCII character") }
         if let fraction, !(fraction > 0 && fraction <= 1) { throw InvalidOption(name: "fraction", reason: "must be in (0, 1], got \(fraction)") }
         if let limit, limit < 1 { throw InvalidOption(name: "limit", reason: "must be at least 1") }
         if limit != nil && fraction != nil { throw InvalidOption(name: "fraction", reason: "give --limit or --fraction, not both") }
@@ -38,7 +42,7 @@ public struct PrepareOptions: Sendable, Equatable {
 }
 
 /// The formats `prepare` reads; `auto` goes by the file's extension.
-public enum InputFormat: String, CaseIterable, Sendable {
+public enum InputFormat: String, CaseIterable, Codable, Sendable {
     case auto, jsonl, csv, text
 
     public static func detect(_ path: String) -> InputFormat {
@@ -48,4 +52,12 @@ public enum InputFormat: String, CaseIterable, Sendable {
         default: return .text
         }
     }
+}
+
+extension PrepareOptions {
+    /// The template as the engine uses it: `\n` written as two characters is a line break.
+    public var expandedTemplate: String? { template?.replacingOccurrences(of: "\\n", with: "\n") }
+
+    /// The delimiter as the CSV reader takes it (`validate` has checked it is one ASCII byte).
+    public var delimiterByte: UInt8 { delimiter.utf8.first ?? UInt8(ascii: ",") }
 }

@@ -1,17 +1,19 @@
-/// Every option of a training run: the one declaration of each option's type, default and
-/// valid values. The job specification (`TrainJobSpec`), and through it the CLI and the wire,
-/// take their defaults from here; the value checks need no model, so the coordinator runs
-/// them without the engine.
+/// Every option of a training run: the one declaration of each option's name, type, default
+/// and valid values. The job specification (`TrainJobSpec`) carries these as they are, under
+/// these names: the wire field is the name in snake_case (jobs.proto), the CLI flag the name
+/// in kebab-case. The value checks need no model, so the coordinator runs them without the
+/// engine.
 public struct TrainingOptions: Codable, Sendable, Equatable {
     public var epochs = 3
     /// When set, training stops after this many optimizer steps (epochs then only bound it).
     public var maxSteps: Int?
     public var batchSize = 8
-    public var gradientAccumulation = 1
-    public var learningRate: Float = 2e-5
+    public var gradAccum = 1
+    /// The peak learning rate (after warmup).
+    public var lr: Float = 2e-5
     public var weightDecay: Float = 0.01
     public var maxGradNorm: Float = 1
-    public var schedule: LearningRateSchedule = .linear
+    public var lrSchedule: LearningRateSchedule = .linear
     public var warmupSteps = 0
     /// Evaluate every N optimizer steps as well as at each epoch's end (0: epochs only).
     public var evalEvery = 0
@@ -21,9 +23,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// by another worker loses at most N steps.
     public var saveEvery = 0
     public var seed: UInt64 = 42
-    public var shuffle = true
-    /// Log (JSONL) every N optimizer steps.
-    public var logEvery = 10
+    /// Train on the blocks in their stored order instead of a seeded shuffle per epoch.
+    public var noShuffle = false
     /// Overrides the embedding, attention and residual dropout of config.json (0 disables).
     public var dropout: Float?
 
@@ -36,15 +37,14 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if epochs < 1 { throw fail("epochs", "must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw fail("max-steps", "must be at least 1") }
         if batchSize < 1 { throw fail("batch-size", "must be at least 1") }
-        if gradientAccumulation < 1 { throw fail("grad-accum", "must be at least 1") }
-        if !(learningRate > 0) || !learningRate.isFinite { throw fail("lr", "must be a positive number, got \(learningRate)") }
+        if gradAccum < 1 { throw fail("grad-accum", "must be at least 1") }
+        if !(lr > 0) || !lr.isFinite { throw fail("lr", "must be a positive number, got \(lr)") }
         if !(weightDecay >= 0) { throw fail("weight-decay", "must not be negative") }
         if !(maxGradNorm >= 0) { throw fail("max-grad-norm", "must not be negative (0 disables clipping)") }
         if warmupSteps < 0 { throw fail("warmup-steps", "must not be negative") }
         if evalEvery < 0 { throw fail("eval-every", "must not be negative") }
         if saveEvery < 0 { throw fail("save-every", "must not be negative") }
         if saveTotalLimit < 0 { throw fail("save-total-limit", "must not be negative") }
-        if logEvery < 1 { throw fail("log-every", "must be at least 1") }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }
     }
 }

@@ -4,106 +4,39 @@ import CProtos
 
 extension PrepareSpec: CMessage {
     init(c: Cuentista__V1__PrepareSpec) throws(WireDecodingError) {
-        inputs = swiftStrings(c.n_inputs, c.inputs)
-        tokenizer = swiftString(c.tokenizer)
-        out = swiftString(c.out)
-        format = swiftString(c.format)
-        field = swiftString(c.field)
-        template = swiftString(c.template_)
-        maxLength = c.max_length
-        layout = swiftString(c.layout)
-        valFraction = c.val_fraction_value_case == CUENTISTA__V1__PREPARE_SPEC__VAL_FRACTION_VALUE_VAL_FRACTION ? c.val_fraction : nil
-        seed = c.seed_value_case == CUENTISTA__V1__PREPARE_SPEC__SEED_VALUE_SEED ? c.seed : nil
-        dedupe = swiftBool(c.dedupe)
-        limit = c.limit
-        fraction = c.fraction
-        minChars = c.min_chars_value_case == CUENTISTA__V1__PREPARE_SPEC__MIN_CHARS_VALUE_MIN_CHARS ? c.min_chars : nil
-        maxChars = c.max_chars
-        blocks = swiftBool(c.blocks)
-        delimiter = swiftString(c.delimiter)
-        shuffleWindow = c.shuffle_window_value_case == CUENTISTA__V1__PREPARE_SPEC__SHUFFLE_WINDOW_VALUE_SHUFFLE_WINDOW ? c.shuffle_window : nil
+        fields = withUnsafePointer(to: c) { ReflectedFields.read(UnsafeRawPointer($0), descriptor: c.base.descriptor) }
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__PrepareSpec> {
         let m = arena.message(cuentista__v1__prepare_spec__init)
-        (m.pointee.n_inputs, m.pointee.inputs) = arena.strings(inputs)
-        m.pointee.tokenizer = arena.string(tokenizer)
-        m.pointee.out = arena.string(out)
-        m.pointee.format = arena.string(format)
-        m.pointee.field = arena.string(field)
-        m.pointee.template_ = arena.string(template)
-        m.pointee.max_length = maxLength
-        m.pointee.layout = arena.string(layout)
-        if let valFraction {
-            m.pointee.val_fraction_value_case = CUENTISTA__V1__PREPARE_SPEC__VAL_FRACTION_VALUE_VAL_FRACTION
-            m.pointee.val_fraction = valFraction
-        }
-        if let seed { (m.pointee.seed_value_case, m.pointee.seed) = (CUENTISTA__V1__PREPARE_SPEC__SEED_VALUE_SEED, seed) }
-        m.pointee.dedupe = cBool(dedupe)
-        m.pointee.limit = limit
-        m.pointee.fraction = fraction
-        if let minChars { (m.pointee.min_chars_value_case, m.pointee.min_chars) = (CUENTISTA__V1__PREPARE_SPEC__MIN_CHARS_VALUE_MIN_CHARS, minChars) }
-        m.pointee.max_chars = maxChars
-        m.pointee.blocks = cBool(blocks)
-        m.pointee.delimiter = arena.string(delimiter)
-        if let shuffleWindow { (m.pointee.shuffle_window_value_case, m.pointee.shuffle_window) = (CUENTISTA__V1__PREPARE_SPEC__SHUFFLE_WINDOW_VALUE_SHUFFLE_WINDOW, shuffleWindow) }
+        ReflectedFields.write(fields, into: UnsafeMutableRawPointer(m), descriptor: m.pointee.base.descriptor, arena: arena)
         return m
+    }
+
+    /// Every field of the message, by proto name (tests hold `PrepareJobSpec` against it).
+    public static var fieldNames: [String] {
+        var message = Cuentista__V1__PrepareSpec()
+        cuentista__v1__prepare_spec__init(&message)
+        return ReflectedFields.names(of: message.base.descriptor)
     }
 }
 
 extension TrainSpec: CMessage {
     init(c: Cuentista__V1__TrainSpec) throws(WireDecodingError) {
-        model = swiftString(c.model)
-        data = swiftString(c.data)
-        out = swiftString(c.out)
-        epochs = c.epochs_value_case == CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE_EPOCHS ? c.epochs : nil
-        maxSteps = c.max_steps
-        batchSize = c.batch_size_value_case == CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE_BATCH_SIZE ? c.batch_size : nil
-        gradAccum = c.grad_accum_value_case == CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE_GRAD_ACCUM ? c.grad_accum : nil
-        lr = c.lr_value_case == CUENTISTA__V1__TRAIN_SPEC__LR_VALUE_LR ? c.lr : nil
-        weightDecay = c.weight_decay_value_case == CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE_WEIGHT_DECAY ? c.weight_decay : nil
-        maxGradNorm = c.max_grad_norm_value_case == CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE_MAX_GRAD_NORM ? c.max_grad_norm : nil
-        lrSchedule = swiftString(c.lr_schedule)
-        warmupSteps = c.warmup_steps
-        dropout = c.dropout_value_case == CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE_DROPOUT ? c.dropout : nil
-        evalEvery = c.eval_every
-        saveTotalLimit = c.save_total_limit_value_case == CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE_SAVE_TOTAL_LIMIT ? c.save_total_limit : nil
-        seed = c.seed_value_case == CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE_SEED ? c.seed : nil
-        noShuffle = swiftBool(c.no_shuffle)
-        deploy = swiftBool(c.deploy)
-        saveEvery = c.save_every
-        logJson = swiftString(c.log_json)
+        fields = withUnsafePointer(to: c) { ReflectedFields.read(UnsafeRawPointer($0), descriptor: c.base.descriptor) }
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__TrainSpec> {
         let m = arena.message(cuentista__v1__train_spec__init)
-        m.pointee.model = arena.string(model)
-        m.pointee.data = arena.string(data)
-        m.pointee.out = arena.string(out)
-        if let epochs { (m.pointee.epochs_value_case, m.pointee.epochs) = (CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE_EPOCHS, epochs) }
-        m.pointee.max_steps = maxSteps
-        if let batchSize { (m.pointee.batch_size_value_case, m.pointee.batch_size) = (CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE_BATCH_SIZE, batchSize) }
-        if let gradAccum { (m.pointee.grad_accum_value_case, m.pointee.grad_accum) = (CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE_GRAD_ACCUM, gradAccum) }
-        if let lr { (m.pointee.lr_value_case, m.pointee.lr) = (CUENTISTA__V1__TRAIN_SPEC__LR_VALUE_LR, lr) }
-        if let weightDecay { (m.pointee.weight_decay_value_case, m.pointee.weight_decay) = (CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE_WEIGHT_DECAY, weightDecay) }
-        if let maxGradNorm {
-            m.pointee.max_grad_norm_value_case = CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE_MAX_GRAD_NORM
-            m.pointee.max_grad_norm = maxGradNorm
-        }
-        m.pointee.lr_schedule = arena.string(lrSchedule)
-        m.pointee.warmup_steps = warmupSteps
-        if let dropout {
-            m.pointee.dropout_value_case = CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE_DROPOUT
-            m.pointee.dropout = dropout
-        }
-        m.pointee.eval_every = evalEvery
-        if let saveTotalLimit { (m.pointee.save_total_limit_value_case, m.pointee.save_total_limit) = (CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE_SAVE_TOTAL_LIMIT, saveTotalLimit) }
-        if let seed { (m.pointee.seed_value_case, m.pointee.seed) = (CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE_SEED, seed) }
-        m.pointee.no_shuffle = cBool(noShuffle)
-        m.pointee.deploy = cBool(deploy)
-        m.pointee.save_every = saveEvery
-        m.pointee.log_json = arena.string(logJson)
+        ReflectedFields.write(fields, into: UnsafeMutableRawPointer(m), descriptor: m.pointee.base.descriptor, arena: arena)
         return m
+    }
+
+    /// Every field of the message, by proto name (tests hold `TrainJobSpec` against it).
+    public static var fieldNames: [String] {
+        var message = Cuentista__V1__TrainSpec()
+        cuentista__v1__train_spec__init(&message)
+        return ReflectedFields.names(of: message.base.descriptor)
     }
 }
 

@@ -1,106 +1,18 @@
 // jobs.proto: service "jobs" and the job workers ("prepare", "train").
 
-/// The local `prepare` command's options. The optionals are sent only when set: unset, the
-/// receiver takes the `cuentista prepare` default (`PrepareJobSpec`), so the two never disagree.
+/// jobs.proto's PrepareSpec and TrainSpec, as their fields by proto name. `JobSpecs` gives the
+/// fields their Swift types and defaults (`PrepareJobSpec`, `TrainJobSpec`), so a field added
+/// to jobs.proto needs no Swift written here.
 public struct PrepareSpec: Sendable, Equatable {
-    public var inputs: [String]
-    public var tokenizer: String
-    public var out: String
-    public var format: String
-    public var field: String
-    public var template: String
-    public var maxLength: UInt32
-    public var layout: String
-    public var valFraction: Double?
-    public var seed: UInt64?
-    public var dedupe: Bool
-    public var limit: UInt32
-    public var fraction: Double
-    public var minChars: UInt32?
-    public var maxChars: UInt32
-    public var blocks: Bool
-    public var delimiter: String
-    public var shuffleWindow: UInt32?
+    public var fields: [String: FieldValue]
 
-    public init(
-        inputs: [String] = [], tokenizer: String = "", out: String = "", format: String = "", field: String = "",
-        template: String = "", maxLength: UInt32 = 0, layout: String = "", valFraction: Double? = nil, seed: UInt64? = nil,
-        dedupe: Bool = false, limit: UInt32 = 0, fraction: Double = 0, minChars: UInt32? = nil, maxChars: UInt32 = 0,
-        blocks: Bool = false, delimiter: String = "", shuffleWindow: UInt32? = nil
-    ) {
-        self.inputs = inputs
-        self.tokenizer = tokenizer
-        self.out = out
-        self.format = format
-        self.field = field
-        self.template = template
-        self.maxLength = maxLength
-        self.layout = layout
-        self.valFraction = valFraction
-        self.seed = seed
-        self.dedupe = dedupe
-        self.limit = limit
-        self.fraction = fraction
-        self.minChars = minChars
-        self.maxChars = maxChars
-        self.blocks = blocks
-        self.delimiter = delimiter
-        self.shuffleWindow = shuffleWindow
-    }
+    public init(fields: [String: FieldValue] = [:]) { self.fields = fields }
 }
 
-/// The local `train` command's options. The optionals are sent only when set: unset, the
-/// receiver takes the `cuentista train` default (`TrainJobSpec`).
 public struct TrainSpec: Sendable, Equatable {
-    public var model: String
-    public var data: String
-    public var out: String
-    public var epochs: UInt32?
-    public var maxSteps: UInt32
-    public var batchSize: UInt32?
-    public var gradAccum: UInt32?
-    public var lr: Float?
-    public var weightDecay: Float?
-    public var maxGradNorm: Float?
-    public var lrSchedule: String
-    public var warmupSteps: UInt32
-    public var dropout: Float?
-    public var evalEvery: UInt32
-    public var saveTotalLimit: UInt32?
-    public var seed: UInt64?
-    public var noShuffle: Bool
-    public var deploy: Bool
-    public var saveEvery: UInt32
-    public var logJson: String
+    public var fields: [String: FieldValue]
 
-    public init(
-        model: String = "", data: String = "", out: String = "", epochs: UInt32? = nil, maxSteps: UInt32 = 0,
-        batchSize: UInt32? = nil, gradAccum: UInt32? = nil, lr: Float? = nil, weightDecay: Float? = nil, maxGradNorm: Float? = nil,
-        lrSchedule: String = "", warmupSteps: UInt32 = 0, dropout: Float? = nil, evalEvery: UInt32 = 0,
-        saveTotalLimit: UInt32? = nil, seed: UInt64? = nil, noShuffle: Bool = false, deploy: Bool = false, saveEvery: UInt32 = 0,
-        logJson: String = ""
-    ) {
-        self.model = model
-        self.data = data
-        self.out = out
-        self.epochs = epochs
-        self.maxSteps = maxSteps
-        self.batchSize = batchSize
-        self.gradAccum = gradAccum
-        self.lr = lr
-        self.weightDecay = weightDecay
-        self.maxGradNorm = maxGradNorm
-        self.lrSchedule = lrSchedule
-        self.warmupSteps = warmupSteps
-        self.dropout = dropout
-        self.evalEvery = evalEvery
-        self.saveTotalLimit = saveTotalLimit
-        self.seed = seed
-        self.noShuffle = noShuffle
-        self.deploy = deploy
-        self.saveEvery = saveEvery
-        self.logJson = logJson
-    }
+    public init(fields: [String: FieldValue] = [:]) { self.fields = fields }
 }
 
 public struct JobSubmit: Sendable, Equatable {

@@ -14,7 +14,7 @@ extension PrepareJobSpec {
     public func run(in data: DataDirectory, commandLine: [String] = [], progress: (Int, Int) -> Void = { _, _ in },
                     shouldStop: () -> Bool = { false }) throws -> PrepareCounts {
         try validate(in: data)
-        let options = try options()
+        let options = try checkedOptions()
         let inputs = try self.inputs.map { input throws(JobSpecError) in try data.requireExisting(input, field: "input") }
         let tokenizerPath = try data.requireExisting(tokenizer, field: "tokenizer")
         let bpe: BPETokenizer

@@ -24,7 +24,7 @@ extension TrainJobSpec {
     /// returns the trainer that `run` drives.
     public func makeTrainer(in directory: DataDirectory) throws -> Trainer {
         try validate(in: directory)
-        let options = try options()
+        let options = try checkedOptions()
         let dataPath = try directory.requireExisting(data, field: "data")
         let prepared: PreparedData
         do { prepared = try PreparedData(directory: dataPath) } catch { throw JobSpecError(field: "data", "\(error)") }
@@ -38,7 +38,7 @@ extension TrainJobSpec {
             config.nPositions = max(config.nPositions, prepared.manifest.maxLength)
             config.bosTokenId = prepared.manifest.eosTokenId
             config.eosTokenId = prepared.manifest.eosTokenId
-            gpt2 = GPT2.randomlyInitialized(config: config, seed: seed)
+            gpt2 = GPT2.randomlyInitialized(config: config, seed: options.seed)
         } else {
             let modelPath = try directory.requireExisting(model, field: "model")
             do { gpt2 = try ModelLoader.load(directory: modelPath).model } catch { throw JobSpecError(field: "model", "\(error)") }

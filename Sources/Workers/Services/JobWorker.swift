@@ -79,8 +79,14 @@ public final class JobWorker {
                 try? worker.reply(to: request.client, body: JobReply(reply: .status(status)).wire(), final: true)
                 return
             }
-            guard let spec = JobSpec(wire: submit), spec.kind == kind else {
-                return refuse(.invalidArgument, "a \(kind) worker got a job of another kind")
+            let spec: JobSpec
+            do {
+                guard let received = try JobSpec(wire: submit), received.kind == kind else {
+                    return refuse(.invalidArgument, "a \(kind) worker got a job of another kind")
+                }
+                spec = received
+            } catch {
+                return refuse(.invalidArgument, error.description)
             }
             let job = RunningJob(id: assignment.jobId, address: request.client)
             current = job
