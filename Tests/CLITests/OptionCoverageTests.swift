@@ -26,4 +26,16 @@ struct OptionCoverageTests {
                     "\(command.joined(separator: " ")) has no \(Self.flag(field)) for \(field)")
         }
     }
+
+    @Test("jobs submit runs the coordinator's value checks before sending: nothing is sent, the option is named")
+    func submitChecksValues() throws {
+        // Port 9 (discard): were anything sent, the command would wait for a reply instead.
+        let base = ["jobs", "submit", "train", "--model", "init:tiny", "--data", "prepared/x", "--coordinator", "tcp://127.0.0.1:9"]
+        for (extra, message) in [(["--out", "runs/a", "--epochs", "0"], "invalid --epochs: must be at least 1"),
+                                 (["--out", "/etc/evil"], "invalid --out: /etc/evil must be relative to the data directory"),
+                                 (["--out", "runs/a", "--lr-schedule", "zigzag"], "zigzag")] {
+            let result = try CLI.run(base + extra)
+            #expect(result.status == 64 && result.stderr.contains(message), "\(extra): \(result.status) \(result.stderr)")
+        }
+    }
 }

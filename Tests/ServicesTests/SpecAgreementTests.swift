@@ -26,7 +26,7 @@ struct SpecAgreementTests {
     static var everyTrainField: TrainJobSpec {
         var s = TrainJobSpec()
         s.model = "models/m"; s.data = "prepared/x"; s.out = "runs/r"; s.epochs = 5; s.maxSteps = 40; s.batchSize = 2
-        s.gradAccum = 3; s.lr = 1e-3; s.weightDecay = 0; s.maxGradNorm = 0; s.lrSchedule = .cosine; s.warmupSteps = 4
+        s.gradAccum = 3; s.lr = 1e-3; s.weightDecay = 0; s.maxGradNorm = 0; s.adamBeta2 = 0.98; s.lrSchedule = .cosine; s.warmupSteps = 4
         s.dropout = 0; s.evalEvery = 6; s.saveTotalLimit = 0; s.saveEvery = 9; s.seed = 0; s.noShuffle = true
         s.deploy = true; s.logJson = "runs/r/log.jsonl"
         return s

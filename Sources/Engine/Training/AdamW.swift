@@ -10,7 +10,10 @@ public final class AdamW: @unchecked Sendable {
         public var beta2: Float = 0.999
         public var epsilon: Float = 1e-8
         public var weightDecay: Float = 0
-        public init(weightDecay: Float = 0) { self.weightDecay = weightDecay }
+        public init(beta2: Float = 0.999, weightDecay: Float = 0) {
+            self.beta2 = beta2
+            self.weightDecay = weightDecay
+        }
     }
 
     public let settings: Settings

@@ -19,7 +19,7 @@ final class TrainingRun {
 
     init(trainer: Trainer) {
         self.trainer = trainer
-        optimizer = AdamW(layout: trainer.model.parameters.layout, settings: .init(weightDecay: trainer.options.weightDecay))
+        optimizer = AdamW(layout: trainer.model.parameters.layout, settings: .init(beta2: trainer.options.adamBeta2, weightDecay: trainer.options.weightDecay))
         grads = ParameterBuffer(layout: trainer.model.parameters.layout)
     }
 

@@ -95,6 +95,8 @@ struct JobsCommand: ParsableCommand {
     }
 
     static func submit(_ spec: JobSpec, _ connection: ClientArguments, follow: Bool) throws {
+        // The coordinator's own check, before anything is sent (paths relative to its data directory).
+        do { try spec.checkValues(in: DataDirectory(root: "")) } catch { throw ValidationError(error.description) }
         let reply = try call(connection, JobRequest(version: .v1, request: .submit(spec.wire)))
         guard case let .status(status) = reply.reply else { return }
         print("\(status.jobId) queued (\(status.kind))")

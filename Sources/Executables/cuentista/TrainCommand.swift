@@ -68,6 +68,7 @@ struct TrainArguments: ParsableArguments {
     @Option(help: "Peak learning rate.") var lr: Float = TrainJobSpec.defaults.lr
     @Option(help: "AdamW weight decay (not on biases and LayerNorms).") var weightDecay: Float = TrainJobSpec.defaults.weightDecay
     @Option(help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = TrainJobSpec.defaults.maxGradNorm
+    @Option(help: "AdamW's second-moment decay (beta2).") var adamBeta2: Float = TrainJobSpec.defaults.adamBeta2
     @Option(help: "The learning-rate schedule after warmup.") var lrSchedule = TrainJobSpec.defaults.lrSchedule
     @Option(help: "Linear warmup steps.") var warmupSteps = TrainJobSpec.defaults.warmupSteps
     @Option(help: "Also evaluate every N steps (0: at epoch ends only).") var evalEvery = TrainJobSpec.defaults.evalEvery
@@ -90,6 +91,7 @@ struct TrainArguments: ParsableArguments {
         spec.lr = lr
         spec.weightDecay = weightDecay
         spec.maxGradNorm = maxGradNorm
+        spec.adamBeta2 = adamBeta2
         spec.lrSchedule = lrSchedule
         spec.warmupSteps = warmupSteps
         spec.evalEvery = evalEvery

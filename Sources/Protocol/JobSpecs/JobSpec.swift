@@ -47,6 +47,16 @@ public enum JobSpec: Codable, Sendable, Equatable {
     case prepare(PrepareJobSpec)
     case train(TrainJobSpec)
 
+    /// The coordinator's check (values and confinement, no file read): the CLI runs it too
+    /// before submitting, so a value the wire cannot carry (a negative count) is refused at
+    /// once rather than sent as "unset".
+    public func checkValues(in data: DataDirectory) throws(JobSpecError) {
+        switch self {
+        case let .prepare(spec): try spec.checkValues(in: data)
+        case let .train(spec): try spec.checkValues(in: data)
+        }
+    }
+
     public var kind: String {
         switch self {
         case .prepare: "prepare"

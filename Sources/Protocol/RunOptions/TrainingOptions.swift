@@ -13,6 +13,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var lr: Float = 2e-5
     public var weightDecay: Float = 0.01
     public var maxGradNorm: Float = 1
+    /// AdamW's decay of the second moment (transformers' adam_beta2); 0.95-0.98 steadies
+    /// training with large learning rates.
+    public var adamBeta2: Float = 0.999
     public var lrSchedule: LearningRateSchedule = .linear
     public var warmupSteps = 0
     /// Evaluate every N optimizer steps as well as at each epoch's end (0: epochs only).
@@ -41,6 +44,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if !(lr > 0) || !lr.isFinite { throw fail("lr", "must be a positive number, got \(lr)") }
         if !(weightDecay >= 0) { throw fail("weight-decay", "must not be negative") }
         if !(maxGradNorm >= 0) { throw fail("max-grad-norm", "must not be negative (0 disables clipping)") }
+        if !(adamBeta2 > 0 && adamBeta2 < 1) { throw fail("adam-beta2", "must be in (0, 1), got \(adamBeta2)") }
         if warmupSteps < 0 { throw fail("warmup-steps", "must not be negative") }
         if evalEvery < 0 { throw fail("eval-every", "must not be negative") }
         if saveEvery < 0 { throw fail("save-every", "must not be negative") }

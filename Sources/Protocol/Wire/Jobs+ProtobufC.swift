@@ -2,9 +2,12 @@ import CProtos
 
 // jobs.proto: conversions to and from the protobuf-c structs, and the messages sent alone.
 
-extension PrepareSpec: CMessage {
-    init(c: Cuentista__V1__PrepareSpec) throws(WireDecodingError) {
-        fields = withUnsafePointer(to: c) { ReflectedFields.read(UnsafeRawPointer($0), descriptor: c.base.descriptor) }
+extension PrepareSpec {
+    /// Read in place: the unpacked message is read through its descriptor, never copied into a
+    /// Swift value first (the copy would be as large as Swift's view of the struct).
+    init(unpacked message: UnsafeMutablePointer<Cuentista__V1__PrepareSpec>?) throws(WireDecodingError) {
+        guard let message else { throw .malformed(type: "PrepareSpec") }
+        fields = ReflectedFields.read(UnsafeRawPointer(message), descriptor: message.pointee.base.descriptor)
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__PrepareSpec> {
@@ -21,9 +24,12 @@ extension PrepareSpec: CMessage {
     }
 }
 
-extension TrainSpec: CMessage {
-    init(c: Cuentista__V1__TrainSpec) throws(WireDecodingError) {
-        fields = withUnsafePointer(to: c) { ReflectedFields.read(UnsafeRawPointer($0), descriptor: c.base.descriptor) }
+extension TrainSpec {
+    /// Read in place: the unpacked message is read through its descriptor, never copied into a
+    /// Swift value first (the copy would be as large as Swift's view of the struct).
+    init(unpacked message: UnsafeMutablePointer<Cuentista__V1__TrainSpec>?) throws(WireDecodingError) {
+        guard let message else { throw .malformed(type: "TrainSpec") }
+        fields = ReflectedFields.read(UnsafeRawPointer(message), descriptor: message.pointee.base.descriptor)
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__TrainSpec> {
@@ -44,8 +50,8 @@ extension JobSubmit: CMessage {
     init(c: Cuentista__V1__JobSubmit) throws(WireDecodingError) {
         version = try ProtocolVersion(c: c.version, field: "JobSubmit.version")
         switch c.spec_case {
-        case CUENTISTA__V1__JOB_SUBMIT__SPEC_PREPARE: spec = .prepare(try swiftMessage(c.prepare))
-        case CUENTISTA__V1__JOB_SUBMIT__SPEC_TRAIN: spec = .train(try swiftMessage(c.train))
+        case CUENTISTA__V1__JOB_SUBMIT__SPEC_PREPARE: spec = .prepare(try PrepareSpec(unpacked: c.prepare))
+        case CUENTISTA__V1__JOB_SUBMIT__SPEC_TRAIN: spec = .train(try TrainSpec(unpacked: c.train))
         default: spec = nil
         }
     }

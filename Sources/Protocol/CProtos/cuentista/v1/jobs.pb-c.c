@@ -716,7 +716,7 @@ const ProtobufCMessageDescriptor cuentista__v1__prepare_spec__descriptor =
   (ProtobufCMessageInit) cuentista__v1__prepare_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descriptors[20] =
+static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descriptors[21] =
 {
   {
     "model",
@@ -958,8 +958,21 @@ static const ProtobufCFieldDescriptor cuentista__v1__train_spec__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "adam_beta2",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__TrainSpec, adam_beta2),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
+  20,   /* field[20] = adam_beta2 */
   5,   /* field[5] = batch_size */
   1,   /* field[1] = data */
   17,   /* field[17] = deploy */
@@ -984,7 +997,7 @@ static const unsigned cuentista__v1__train_spec__field_indices_by_name[] = {
 static const ProtobufCIntRange cuentista__v1__train_spec__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 20 }
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__train_spec__descriptor =
 {
@@ -994,7 +1007,7 @@ const ProtobufCMessageDescriptor cuentista__v1__train_spec__descriptor =
   "Cuentista__V1__TrainSpec",
   "cuentista.v1",
   sizeof(Cuentista__V1__TrainSpec),
-  20,
+  21,
   cuentista__v1__train_spec__field_descriptors,
   cuentista__v1__train_spec__field_indices_by_name,
   1,  cuentista__v1__train_spec__number_ranges,

@@ -210,6 +210,10 @@ struct  Cuentista__V1__TrainSpec
    * also write every logged step and evaluation here (relative to the data directory)
    */
   char *log_json;
+  /*
+   * 0: 0.999
+   */
+  float adam_beta2;
   Cuentista__V1__TrainSpec__EpochsValueCase epochs_value_case;
   union {
     uint32_t epochs;
@@ -249,7 +253,7 @@ struct  Cuentista__V1__TrainSpec
 };
 #define CUENTISTA__V1__TRAIN_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__train_spec__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__LR_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, CUENTISTA__V1__TRAIN_SPEC__EPOCHS_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__BATCH_SIZE_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__GRAD_ACCUM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__LR_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__WEIGHT_DECAY_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__MAX_GRAD_NORM_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__DROPOUT_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__SAVE_TOTAL_LIMIT_VALUE__NOT_SET, {0}, CUENTISTA__V1__TRAIN_SPEC__SEED_VALUE__NOT_SET, {0} }
 
 
 typedef enum {
