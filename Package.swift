@@ -85,8 +85,7 @@ let package = Package(
         // and every worker's loop.
         .target(name: "Jobs", dependencies: ["JobSpecs", "RunOptions", "GPT2", "Tokenizer", "Training", "Prep", "PreparedFormat"], path: "Sources/Workers/Jobs"),
         .target(name: "Services", dependencies: ["Messaging", "Wire", "JobSpecs", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels",
-                                                 .product(name: "Logging", package: "swift-log"),
-                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                                 .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Workers/Services"),
 
         // Broker: the coordinator and its job store. It routes and never needs the engine.
@@ -94,16 +93,18 @@ let package = Package(
                                                     .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/Broker/Coordinator"),
 
-        // Executables.
+        // Executables. WorkerCommandLine: the options every worker executable shares.
+        .target(name: "WorkerCommandLine", dependencies: ["Services", "Messaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "Sources/Executables/WorkerCommandLine"),
         .executableTarget(
             name: "cuentista",
             dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "PreparedFormat", "Prep", "RunOptions", "JobSpecs", "Jobs", "Kernels", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Executables/cuentista",
             swiftSettings: fastMath),
-        .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging"], path: "Sources/Executables/cuentista-tokenizer"),
-        .executableTarget(name: "cuentista-prep", dependencies: ["Services"], path: "Sources/Executables/cuentista-prep"),
-        .executableTarget(name: "cuentista-trainer", dependencies: ["Services"], path: "Sources/Executables/cuentista-trainer"),
-        .executableTarget(name: "cuentista-generator", dependencies: ["Services", "Kernels"], path: "Sources/Executables/cuentista-generator"),
+        .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging", "WorkerCommandLine"], path: "Sources/Executables/cuentista-tokenizer"),
+        .executableTarget(name: "cuentista-prep", dependencies: ["Services", "WorkerCommandLine"], path: "Sources/Executables/cuentista-prep"),
+        .executableTarget(name: "cuentista-trainer", dependencies: ["Services", "WorkerCommandLine"], path: "Sources/Executables/cuentista-trainer"),
+        .executableTarget(name: "cuentista-generator", dependencies: ["Services", "Kernels", "WorkerCommandLine"], path: "Sources/Executables/cuentista-generator"),
         .executableTarget(
             name: "cuentista-bench", dependencies: ["GPT2", "Generation", "Tokenizer", "Training", "Services", "Messaging", "Wire", "Jobs", "Coordinator",
                                                     .product(name: "Logging", package: "swift-log")], path: "Benchmarks/CuentistaBench",
@@ -125,7 +126,7 @@ let package = Package(
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "JobSpecs", "Wire", "Messaging", .product(name: "Logging", package: "swift-log"),
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         // Real processes on loopback: the coordinator and the workers as users start them.
-        .testTarget(name: "ServicesTests", dependencies: ["Services", "Jobs", "JobSpecs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer",
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "WorkerCommandLine", "Jobs", "JobSpecs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer",
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",
                                                           "cuentista-generator", "Generation"]),
         // Runs the built `cuentista` executable as a user would.

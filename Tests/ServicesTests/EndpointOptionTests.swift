@@ -1,5 +1,6 @@
 import Messaging
 import Services
+import WorkerCommandLine
 import Testing
 
 /// One spelling for where the coordinator is, one default, and the old spelling still taken.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Kernels
 import Services
+import WorkerCommandLine
 
 extension WeightPrecision: ExpressibleByArgument {}
 
@@ -36,6 +37,6 @@ struct GeneratorWorker: ParsableCommand {
         options.maxLength = maxLength
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must not be negative") }
-        try GeneratorMain.run(worker, model: model, options: options, bind: bind)
+        try GeneratorMain.run(worker.settings, model: model, options: options, bind: bind)
     }
 }

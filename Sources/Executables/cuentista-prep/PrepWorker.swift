@@ -1,5 +1,6 @@
 import ArgumentParser
 import Services
+import WorkerCommandLine
 
 @main
 struct PrepWorker: ParsableCommand {
@@ -16,5 +17,5 @@ struct PrepWorker: ParsableCommand {
 
     @OptionGroup var worker: WorkerArguments
 
-    func run() throws { try JobWorkerMain.run(kind: "prepare", worker) }
+    func run() throws { try JobWorkerMain.run(kind: "prepare", worker.settings) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Services
+import WorkerCommandLine
 
 @main
 struct TokenizerWorker: ParsableCommand {
@@ -16,5 +17,5 @@ struct TokenizerWorker: ParsableCommand {
     @OptionGroup var worker: WorkerArguments
     @Option(help: "Default tokenizer directory, relative to --data-dir (loaded at start).") var tokenizer: String?
 
-    func run() throws { try TokenizerMain.run(worker, defaultTokenizer: tokenizer) }
+    func run() throws { try TokenizerMain.run(worker.settings, defaultTokenizer: tokenizer) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Services
+import WorkerCommandLine
 
 @main
 struct TrainerWorker: ParsableCommand {
@@ -17,5 +18,5 @@ struct TrainerWorker: ParsableCommand {
 
     @OptionGroup var worker: WorkerArguments
 
-    func run() throws { try JobWorkerMain.run(kind: "train", worker) }
+    func run() throws { try JobWorkerMain.run(kind: "train", worker.settings) }
 }

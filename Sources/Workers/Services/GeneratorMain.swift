@@ -8,7 +8,7 @@ import Wire
 public enum GeneratorMain {
     static let fromBroker: UInt8 = 0, fromDirect: UInt8 = 1
 
-    public static func run(_ arguments: WorkerArguments, model: String, options: GeneratorOptions, bind: String?) throws {
+    public static func run(_ arguments: WorkerSettings, model: String, options: GeneratorOptions, bind: String?) throws {
         let stop = SignalFlag()
         let logger = arguments.logger("cuentista.generator")
         let service = try GeneratorService(data: arguments.data, model: model, options: options, logger: logger)
@@ -30,7 +30,7 @@ public enum GeneratorMain {
             direct = socket
             logger.info("direct clients: \(socket.lastEndpoint)")
         }
-        logger.info("\(id) serving '\(model)' as 'generate' through \(arguments.connect): \(options.slots) slots, queue \(options.maxQueue), \(options.precision.rawValue)")
+        logger.info("\(id) serving '\(model)' as 'generate' through \(arguments.coordinator): \(options.slots) slots, queue \(options.maxQueue), \(options.precision.rawValue)")
 
         func send(_ replies: [GeneratorService.Reply]) {
             for reply in replies {

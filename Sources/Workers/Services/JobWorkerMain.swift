@@ -4,14 +4,14 @@ import Wire
 
 /// The body of `cuentista-prep` and `cuentista-trainer`.
 public enum JobWorkerMain {
-    public static func run(kind: String, _ arguments: WorkerArguments) throws {
+    public static func run(kind: String, _ arguments: WorkerSettings) throws {
         let stop = SignalFlag()
         let logger = arguments.logger("cuentista.\(kind)")
         let jobs = JobWorker(kind: kind, data: arguments.data, workerId: arguments.name(for: kind), logger: logger)
         let context = ZMQContext()
         let worker = try arguments.worker(context: context, service: kind, logger: logger,
                                           hello: { jobs.hello.wire() }, heartbeat: { jobs.heartbeat.wire() })
-        logger.info("\(jobs.workerId) taking '\(kind)' jobs from \(arguments.connect), data directory \(arguments.data.root)")
+        logger.info("\(jobs.workerId) taking '\(kind)' jobs from \(arguments.coordinator), data directory \(arguments.data.root)")
         try jobs.serve(worker) { stop.isRaised }
     }
 }
