@@ -5,8 +5,7 @@ import RunOptions
 /// paths, and the engine's `PrepareOptions` as they are (`spec.maxLength` reads
 /// `spec.options.maxLength`). Encoded flat, so each option's wire field and CLI flag are its
 /// name (see `TrainingOptions`).
-@dynamicMemberLookup
-public struct PrepareJobSpec: Codable, Sendable, Equatable {
+public struct PrepareJobSpec: JobSpecification {
     public var inputs: [String] = []
     public var tokenizer = ""
     public var out = ""
@@ -16,17 +15,6 @@ public struct PrepareJobSpec: Codable, Sendable, Equatable {
 
     /// Every default: the CLI's options and the wire conversion take theirs from here.
     public static let defaults = PrepareJobSpec()
-
-    public subscript<T>(dynamicMember option: WritableKeyPath<PrepareOptions, T>) -> T {
-        get { options[keyPath: option] }
-        set { options[keyPath: option] = newValue }
-    }
-
-    /// The engine's options, every value checked (no file is read).
-    public func checkedOptions() throws(JobSpecError) -> PrepareOptions {
-        do { try options.validate() } catch { throw JobSpecError(field: error.name, error.reason) }
-        return options
-    }
 
     /// What the coordinator checks before queueing: every value, and that every path stays in
     /// the data directory. Whether the files exist is the worker's check (`Jobs`).

@@ -5,8 +5,7 @@ import RunOptions
 /// paths, the queue's own options, and the engine's `TrainingOptions` as they are
 /// (`spec.epochs` reads `spec.options.epochs`). Encoded flat, so each option's wire field and
 /// CLI flag are its name (see `TrainingOptions`).
-@dynamicMemberLookup
-public struct TrainJobSpec: Codable, Sendable, Equatable {
+public struct TrainJobSpec: JobSpecification {
     /// A model directory, or init:<shape> with a shape of `initShapes`.
     public var model = ""
     public var data = ""
@@ -24,17 +23,6 @@ public struct TrainJobSpec: Codable, Sendable, Equatable {
 
     /// The shapes `init:<shape>` names (`GPT2Config.named`; a test keeps the two lists equal).
     public static let initShapes = ["tiny", "mini", "small", "medium"]
-
-    public subscript<T>(dynamicMember option: WritableKeyPath<TrainingOptions, T>) -> T {
-        get { options[keyPath: option] }
-        set { options[keyPath: option] = newValue }
-    }
-
-    /// The engine's options, every value checked (no file is read).
-    public func checkedOptions() throws(JobSpecError) -> TrainingOptions {
-        do { try options.validate() } catch { throw JobSpecError(field: error.name, error.reason) }
-        return options
-    }
 
     /// The shape of `init:<shape>`, nil for a model directory.
     public func initShape() throws(JobSpecError) -> String? {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Every option of a data preparation: the one declaration of each option's name, type,
 /// default and valid values (see `TrainingOptions` for how the CLI and the wire derive).
-public struct PrepareOptions: Codable, Sendable, Equatable {
+public struct PrepareOptions: JobOptions {
     public var format: InputFormat = .auto
     public var field: String?
     /// e.g. "{product_title}\n{product_description}"; every named field must be present. The

@@ -3,7 +3,7 @@
 /// these names: the wire field is the name in snake_case (jobs.proto), the CLI flag the name
 /// in kebab-case. The value checks need no model, so the coordinator runs them without the
 /// engine.
-public struct TrainingOptions: Codable, Sendable, Equatable {
+public struct TrainingOptions: JobOptions {
     public var epochs = 3
     /// When set, training stops after this many optimizer steps (epochs then only bound it).
     public var maxSteps: Int?
