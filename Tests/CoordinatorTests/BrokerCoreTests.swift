@@ -302,4 +302,39 @@ struct BrokerCoreTests {
         #expect(broker.request(from: "C2", InternalService.jobs, [0xff]).toClient("C2").first?.error?.code == .malformed)
         #expect(broker.request(from: "C3", "prepare", [1]).toClient("C3").first?.error?.code == .invalidArgument)
     }
+
+    @Test("an assignment the transport could not deliver is not an attempt: the job is as before, a request goes back to the front")
+    func undeliveredWork() throws {
+        let broker = try BrokerHarness(maxAttempts: 1)
+        let id = try broker.submit(BrokerHarness.prepareSpec())
+        let sent = broker.ready("P1", "prepare")
+        let assignment = try #require(sent.messages.first { $0[0] == BrokerHarness.id("P1") && $0.count >= 7 })
+        broker.undelivered(assignment)
+        let back = try broker.status(id)
+        #expect(back.state == .queued && back.attempts == 0 && back.error.isEmpty, "\(back)")
+        let retry = try #require(try broker.ready("P2", "prepare").assignments(to: "P2").first)
+        #expect(retry.jobId == id && retry.attempt == 1 && !retry.resume)
+
+        broker.ready("W1", "tokenize")
+        let request = try #require(broker.request(from: "C1", "tokenize", [5]).messages.first { $0[0] == BrokerHarness.id("W1") })
+        #expect(broker.undelivered(request).toClient("C1").isEmpty)
+        let moved = broker.ready("W2", "tokenize").requests(to: "W2")
+        #expect(moved.map(\.address) == [BrokerHarness.id("C1")] && moved.first?.body == [5])
+    }
+
+    @Test("a client too slow to read stops following and its generation is cancelled, but its waiting requests stay; a client gone loses them")
+    func slowClient() throws {
+        let broker = try BrokerHarness()
+        broker.ready("G1", "generate", capacity: 1)
+        broker.request(from: "C1", "generate", Self.generate("r1"))
+        broker.request(from: "C1", "generate", Self.generate("r2"))
+        // G1 is told to stop r1 and, free again, takes C1's waiting r2, which was kept.
+        let slow = try broker.unreachable("C1", gone: false).requests(to: "G1").map { try GeneratorCall(wire: $0.body).call }
+        #expect(slow == [.cancel(CancelRequest(version: .v1, requestId: "")),
+                         .generate(GenerateRequest(version: .v1, requestId: "r2", prompt: .text("Había una vez")))])
+        #expect(broker.request(from: "C2", "generate", Self.generate("r3")).requests(to: "G1").isEmpty)
+        broker.unreachable("C2", gone: true)
+        broker.reply("G1", to: BrokerHarness.id("C1"), [1])
+        #expect(broker.advance(1).requests(to: "G1").isEmpty)
+    }
 }

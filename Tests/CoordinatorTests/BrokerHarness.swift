@@ -67,8 +67,13 @@ final class BrokerHarness {
         return Sent(core.tick(now: clock))
     }
 
+    /// The transport could not reach `peer` (a message to it failed: gone, or its queue full).
     @discardableResult
-    func unreachable(_ peer: String) -> Sent { Sent(core.unreachable(Self.id(peer), now: clock)) }
+    func unreachable(_ peer: String, gone: Bool = true) -> Sent { Sent(core.unreachable([Self.id(peer)], gone: gone, now: clock)) }
+
+    /// The transport could not deliver this very message.
+    @discardableResult
+    func undelivered(_ message: BrokerCore.Message) -> Sent { Sent(core.unreachable(message, gone: true, now: clock)) }
 
     func jobs(from client: String, _ request: JobRequest.Request) -> Sent {
         self.request(from: client, InternalService.jobs, JobRequest(version: .v1, request: request).wire())

@@ -101,6 +101,40 @@ struct JobStoreTests {
         #expect(reopened.importedJobs == 0 && reopened.order == ["job-000001", "job-000002"])
     }
 
+    /// Lines exactly as the journal of the version before the SQLite store wrote them (Swift's
+    /// field names, every option of that time, none added since).
+    static let oldJournal = #"""
+    {"id":"job-000001","spec":{"train":{"_0":{"model":"models\/base","data":"prepared\/p","out":"runs\/ft","epochs":7,"batchSize":4,"gradAccum":2,"lr":0.001,"weightDecay":0.01,"maxGradNorm":1,"lrSchedule":"cosine","warmupSteps":5,"evalEvery":0,"saveTotalLimit":2,"saveEvery":50,"seed":3,"noShuffle":false,"deploy":true}}},"state":"queued","attempts":0,"worker":"","error":"","result":"","createdUnixMilliseconds":1700000000000,"updatedUnixMilliseconds":1700000000000,"started":false,"cancelRequested":false}
+    {"id":"job-000002","spec":{"prepare":{"_0":{"inputs":["corpus\/p.jsonl"],"tokenizer":"models\/base","out":"prepared\/p","format":"auto","maxLength":256,"layout":"pad","valFraction":0.2,"seed":7,"dedupe":true,"minChars":1,"blocks":false,"delimiter":";","shuffleWindow":100}}},"state":"succeeded","attempts":1,"worker":"prep-1","error":"","result":"prepared\/p","createdUnixMilliseconds":1700000000500,"updatedUnixMilliseconds":1700000000900,"started":true,"cancelRequested":false}
+    """#
+
+    @Test("a journal written by the earlier version itself imports every job; options added since take their defaults")
+    func importsOldFormat() throws {
+        let folder = Self.folder()
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data((Self.oldJournal + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/jobs.jsonl"))
+        let store = try JobStore(path: folder + "/jobs.db")
+        #expect(store.importedJobs == 2 && store.skippedLines == 0)
+        guard case let .train(train)? = store.jobs["job-000001"]?.spec, case let .prepare(prepare)? = store.jobs["job-000002"]?.spec else {
+            Issue.record("jobs missing: \(store.order)"); return
+        }
+        #expect(train.model == "models/base" && train.epochs == 7 && train.gradAccum == 2 && train.lr == 0.001 && train.lrSchedule == .cosine)
+        #expect(train.saveEvery == 50 && train.deploy && train.adamBeta2 == 0.999)
+        #expect(prepare.inputs == ["corpus/p.jsonl"] && prepare.maxLength == 256 && prepare.layout == "pad" && prepare.valFraction == 0.2)
+        #expect(prepare.delimiter == ";" && prepare.shuffleWindow == 100 && prepare.dedupe)
+        #expect(store.jobs["job-000002"]?.state == .succeeded && store.jobs["job-000002"]?.worker == "prep-1")
+    }
+
+    @Test("a journal line that cannot be read in the middle is an error naming it; nothing is imported or renamed")
+    func refusesBadMiddleLine() throws {
+        let folder = Self.folder()
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let lines = Self.oldJournal.split(separator: "\n")
+        try Data((lines[0] + "\n{\"id\":\"job-000009\",\"spec\":{}}\n" + lines[1] + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/jobs.jsonl"))
+        #expect(throws: JobStoreError.self) { try JobStore(path: folder + "/jobs.db") }
+        #expect(FileManager.default.fileExists(atPath: folder + "/jobs.jsonl"))
+    }
+
     @Test("an earlier version's --store path (….jsonl) imports that journal into a database beside it")
     func legacyStorePath() throws {
         let folder = Self.folder()

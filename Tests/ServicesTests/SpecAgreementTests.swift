@@ -57,11 +57,23 @@ struct SpecAgreementTests {
         }
     }
 
-    @Test("a field the wire leaves unset takes the CLI's default, for every field")
-    func unsetMeansDefault() throws {
-        #expect(try PrepareJobSpec(wire: Wire.PrepareSpec()) == PrepareJobSpec.defaults)
-        #expect(try TrainJobSpec(wire: Wire.TrainSpec()) == TrainJobSpec.defaults)
-        #expect(PrepareJobSpec.defaults.options == PrepareOptions.defaults && TrainJobSpec.defaults.options == TrainingOptions.defaults)
+    @Test("an empty specification on the wire runs with the documented defaults (the notebook's: 512 tokens, 90/10, lr 2e-5, weight decay 0.01)")
+    func emptyMeansDocumentedDefaults() throws {
+        let prepare = try PrepareJobSpec(wire: try JobSubmit(wire: JobSubmit(spec: .prepare(PrepareSpec())).wire()).prepareSpec())
+        #expect(prepare.maxLength == 512 && prepare.valFraction == 0.1 && prepare.layout == "pack" && prepare.format == .auto)
+        #expect(prepare.seed == 42 && prepare.minChars == 1 && prepare.shuffleWindow == 10_000 && prepare.delimiter == ",")
+        #expect(prepare.limit == nil && prepare.fraction == nil && prepare.maxChars == nil && !prepare.dedupe && !prepare.blocks)
+        let train = try TrainJobSpec(wire: try JobSubmit(wire: JobSubmit(spec: .train(TrainSpec())).wire()).trainSpec())
+        #expect(train.lr == 2e-5 && train.weightDecay == 0.01 && train.epochs == 3 && train.batchSize == 8 && train.gradAccum == 1)
+        #expect(train.maxGradNorm == 1 && train.adamBeta2 == 0.999 && train.lrSchedule == .linear && train.saveTotalLimit == 2)
+        #expect(train.seed == 42 && !train.noShuffle && train.dropout == nil && train.maxSteps == nil && train.logJson == nil)
+    }
+
+    @Test("plain fields sent as zero mean unset; fields in a oneof keep their zero")
+    func zerosOnTheWire() throws {
+        let zeros: [String: FieldValue] = ["max_length": .integer(0), "limit": .integer(0), "val_fraction": .double(0), "min_chars": .integer(0)]
+        let prepare = try PrepareJobSpec(wire: try JobSubmit(wire: JobSubmit(spec: .prepare(PrepareSpec(fields: zeros))).wire()).prepareSpec())
+        #expect(prepare.maxLength == 512 && prepare.limit == nil && prepare.valFraction == 0 && prepare.minChars == 0)
     }
 
     @Test("a field of the wrong type or an unknown enum value is refused naming the option")
@@ -83,5 +95,17 @@ struct SpecAgreementTests {
         var spec = TrainJobSpec.defaults
         spec.model = "init:huge"
         #expect(throws: JobSpecError.self) { try spec.initShape() }
+    }
+}
+
+extension JobSubmit {
+    func prepareSpec() throws -> PrepareSpec {
+        guard case let .prepare(spec)? = spec else { throw WireDecodingError.malformed(type: "no prepare spec") }
+        return spec
+    }
+
+    func trainSpec() throws -> TrainSpec {
+        guard case let .train(spec)? = spec else { throw WireDecodingError.malformed(type: "no train spec") }
+        return spec
     }
 }

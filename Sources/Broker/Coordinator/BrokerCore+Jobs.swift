@@ -120,6 +120,7 @@ extension BrokerCore {
             let assignment = JobAssignment(version: .v1, jobId: id, attempt: UInt32(job.attempts + 1), resume: job.started,
                                            action: .run(job.spec.wire))
             sendToWorker(worker.identity, .request, [Self.jobAddress(id), [], assignment.wire()])
+            dispatchedJobs[id] = job
             job.state = .running
             job.attempts += 1
             job.started = true

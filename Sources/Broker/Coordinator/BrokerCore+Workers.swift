@@ -129,11 +129,13 @@ extension BrokerCore {
         sendToClient(client, service: request.service, body: body, final: final)
     }
 
-    /// A client that went away (a reply to it could not be sent): it follows no job any more,
-    /// its waiting requests are dropped, and generators stop work for it.
-    func clientVanished(_ client: [UInt8]) {
+    /// A client a reply could not reach: it follows no job any more, generators stop work for
+    /// it, and when it is gone (not merely slow) its waiting requests are dropped.
+    func clientVanished(_ client: [UInt8], dropWaiting: Bool) {
         for id in followers.keys { followers[id]!.removeAll { $0 == client } }
-        for service in queues.keys { queues[service]!.removeAll { $0.client == client } }
+        if dropWaiting {
+            for service in queues.keys { queues[service]!.removeAll { $0.client == client } }
+        }
         for identity in workerOrder {
             let worker = workers[identity]!
             let served = worker.assignments.contains { if case let .request(r) = $0 { r.client == client } else { false } }

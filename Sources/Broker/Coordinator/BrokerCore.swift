@@ -86,6 +86,9 @@ public final class BrokerCore {
     var restoredJobs: Set<String> = []
     let restoredGrace: UInt64
     var nextBroadcast = 0
+    /// Jobs dispatched while handling the current input, as they were before: an assignment the
+    /// transport then fails to deliver is undone, not charged as an attempt.
+    var dispatchedJobs: [String: JobRecord] = [:]
     /// Old service names already warned about (once each).
     var warnedRenamed: Set<String> = []
     /// Frames that could not be parsed at all and were dropped (see service.proto).
@@ -113,6 +116,7 @@ public final class BrokerCore {
     /// A message from a peer (its routing id first).
     public func handle(_ frames: [[UInt8]], now: UInt64) -> [Message] {
         self.now = max(self.now, now)
+        dispatchedJobs = [:]
         handle(frames)
         dispatch()
         return takeOutbox()
@@ -122,6 +126,7 @@ public final class BrokerCore {
     /// waited too long for a worker, then dispatch. Call it at least every heartbeat.
     public func tick(now: UInt64) -> [Message] {
         self.now = max(self.now, now)
+        dispatchedJobs = [:]
         if self.now >= nextHeartbeat {
             heartbeatWorkers()
             purgeExpiredWorkers()
@@ -132,17 +137,39 @@ public final class BrokerCore {
         return takeOutbox()
     }
 
-    /// A message to `peer` could not be sent (it is gone, or too slow to keep up): a worker is
-    /// removed and its work given to others, a client's requests and follows end.
-    public func unreachable(_ peer: [UInt8], now: UInt64) -> [Message] {
+    /// `message` (to its first frame's peer) could not be sent: the peer is `gone` (no such
+    /// connection any more) or too slow to keep up (its queue is full). A worker is removed and
+    /// its work given to others, except that work in the undelivered message itself goes back
+    /// as if never sent; a client stops following jobs and its generations are cancelled, and
+    /// one that is gone loses its waiting requests too.
+    public func unreachable(_ message: Message, gone: Bool, now: UInt64) -> [Message] {
         self.now = max(self.now, now)
-        if workers[peer] != nil {
-            removeWorker(peer, reason: "unreachable")
+        guard let peer = message.first else { return [] }
+        if let worker = workers[peer] {
+            takeBackUndelivered(message, from: worker)
+            removeWorker(peer, reason: gone ? "unreachable" : "not reading its messages")
         } else {
-            clientVanished(peer)
+            clientVanished(peer, dropWaiting: gone)
         }
         dispatch()
         return takeOutbox()
+    }
+
+    /// An assignment that never left: the job is as it was before the dispatch, a request goes
+    /// back to the front of its queue, neither counted as an attempt.
+    private func takeBackUndelivered(_ message: Message, from worker: WorkerEntry) {
+        guard message.count >= 7, message[2] == Majordomo.workerHeader, message[3] == [Majordomo.WorkerCommand.request.rawValue] else { return }
+        let address = message[4], body = message[6]
+        if let jobId = Self.jobId(fromAddress: address), let before = dispatchedJobs.removeValue(forKey: jobId) {
+            worker.assignments.removeAll { if case .job(jobId) = $0 { true } else { false } }
+            persist(before)
+            logger.info("\(jobId) could not be sent to \(worker.name); queued again")
+        } else if let index = worker.assignments.firstIndex(where: {
+            if case let .request(r) = $0 { r.client == address && r.body == body && !r.streamed } else { false }
+        }), case let .request(request) = worker.assignments[index] {
+            worker.assignments.remove(at: index)
+            queues[request.service, default: []].insert(request, at: 0)
+        }
     }
 
     /// Stopping: every worker is told to disconnect.

@@ -85,7 +85,9 @@ public final class Coordinator {
             }
             send(core.tick(now: Self.clock()))
         }
-        send(core.shutdown())
+        // Stopping: a worker that cannot be told is not worth a decision any more (its job is
+        // adopted or requeued when the coordinator starts again).
+        for message in core.shutdown() { try? socket.send(message, dontWait: true) }
         logger.info("coordinator stopped")
     }
 
@@ -98,7 +100,8 @@ public final class Coordinator {
                 try socket.send(message, dontWait: true)
             } catch {
                 logger.debug("a message to a peer could not be sent: \(error)")
-                pending.append(contentsOf: core.unreachable(message[0], now: Self.clock()))
+                // EHOSTUNREACH (ROUTER_MANDATORY): no such peer; EAGAIN: its queue is full.
+                pending.append(contentsOf: core.unreachable(message, gone: !error.wouldBlock, now: Self.clock()))
             }
         }
     }

@@ -178,10 +178,15 @@ public final class JobStore {
             throw JobStoreError.io(path: journal, reason: "an earlier version's journal is here but cannot be read; fix its permissions (it is imported on start)")
         }
         var latest: [String: JobRecord] = [:], seen: [String] = []
-        let decoder = JSONDecoder()
-        for line in data.split(separator: 0x0A) where !line.isEmpty {
-            // A torn last line is what a crash in the middle of a journal write leaves.
-            guard let record = try? decoder.decode(JobRecord.self, from: Data(line)) else {
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        for (number, line) in lines.enumerated() where !line.isEmpty {
+            let record: JobRecord
+            do { record = try Self.journalRecord(Data(line)) } catch {
+                // A torn last line is what a crash in the middle of a journal write leaves; any
+                // other line that cannot be read is an error, never a job silently dropped.
+                guard number == lines.count - 1 else {
+                    throw JobStoreError.io(path: journal, reason: "line \(number + 1) cannot be read (\(error)); nothing was imported")
+                }
                 skippedLines += 1
                 continue
             }
@@ -201,6 +206,25 @@ public final class JobStore {
         guard rename(journal, journal + ".imported") == 0 else {
             throw JobStoreError.io(path: journal, reason: "imported, but cannot rename it: \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// One line of an earlier version's journal. Options added since then are missing from it:
+    /// the specification is laid over today's defaults first, so they take their defaults.
+    static func journalRecord(_ line: Data) throws -> JobRecord {
+        guard var object = try JSONSerialization.jsonObject(with: line) as? [String: Any],
+              let spec = object["spec"] as? [String: Any], let (kind, wrapped) = spec.first, spec.count == 1,
+              let fields = (wrapped as? [String: Any])?["_0"] as? [String: Any] else {
+            return try JSONDecoder().decode(JobRecord.self, from: line)
+        }
+        let defaults: Data = switch kind {
+        case "prepare": try JSONEncoder().encode(PrepareJobSpec.defaults)
+        case "train": try JSONEncoder().encode(TrainJobSpec.defaults)
+        default: Data("{}".utf8)
+        }
+        var merged = (try JSONSerialization.jsonObject(with: defaults) as? [String: Any]) ?? [:]
+        merged.merge(fields) { _, old in old }
+        object["spec"] = [kind: ["_0": merged]]
+        return try JSONDecoder().decode(JobRecord.self, from: try JSONSerialization.data(withJSONObject: object))
     }
 
     static func upsert(_ record: JobRecord, in db: Database) throws {
