@@ -337,4 +337,45 @@ struct BrokerCoreTests {
         broker.reply("G1", to: BrokerHarness.id("C1"), [1])
         #expect(broker.advance(1).requests(to: "G1").isEmpty)
     }
+
+    @Test("only the worker a job was given to may report on it: another kind, another worker, an unregistered connection are refused and counted")
+    func reportsOnlyByHolder() throws {
+        let broker = try BrokerHarness()
+        let queued = try broker.submit(BrokerHarness.prepareSpec())
+        broker.ready("W1", "tokenize")
+        let forged = JobReply(reply: .status(JobStatus(jobId: queued, state: .succeeded, result: "../../etc"))).wire()
+        broker.reply("W1", to: Self.jobAddress(queued), forged)
+        #expect(try broker.status(queued).state == .queued && broker.core.refusedReports == 1)
+        // READY claiming a queued job that never ran adopts nothing: the claimant is told to drop it.
+        broker.ready("T1", "train", currentJob: queued)
+        let claimed = try broker.ready("P9", "prepare", currentJob: queued).assignments(to: "P9")
+        #expect(claimed.map(\.action) == [.cancel(true)], "\(claimed)")
+        #expect(try broker.status(queued).state == .queued)
+        // Once its heartbeat says it is free, P9 is given the job the normal way: attempt 1.
+        #expect(try broker.heartbeat("P9").assignments(to: "P9").map(\.attempt) == [1])
+        #expect(try broker.status(queued).state == .running && broker.status(queued).worker == "P9")
+        broker.ready("P2", "prepare")
+        broker.reply("P2", to: Self.jobAddress(queued), forged)
+        #expect(try broker.status(queued).state == .running)
+        #expect(broker.reply("X", to: Self.jobAddress(queued), forged).toWorker("X").map(\.command) == [Self.disconnect])
+        #expect(try broker.status(queued).state == .running && broker.core.refusedReports >= 4)
+        broker.reply("P9", to: Self.jobAddress(queued), JobReply(reply: .status(JobStatus(jobId: queued, state: .succeeded, result: "prepared/a"))).wire())
+        #expect(try broker.status(queued).state == .succeeded && broker.status(queued).result == "prepared/a")
+    }
+
+    @Test("after a restart, a job is adopted only by a worker of its kind that reports it in READY")
+    func adoptionByKind() throws {
+        let storePath = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString)/jobs.db").path
+        var id = ""
+        do {
+            let before = try BrokerHarness(storePath: storePath)
+            id = try before.submit(BrokerHarness.prepareSpec())
+            before.ready("P1", "prepare")
+        }
+        let after = try BrokerHarness(storePath: storePath, clock: 9_000_000)
+        let wrongKind = try after.ready("T1", "train", currentJob: id).assignments(to: "T1")
+        #expect(try wrongKind.map(\.action) == [.cancel(true)] && after.status(id).state == .queued)
+        #expect(after.ready("P1", "prepare", currentJob: id).requests(to: "P1").isEmpty)
+        #expect(try after.status(id).state == .running && after.status(id).worker == "P1")
+    }
 }

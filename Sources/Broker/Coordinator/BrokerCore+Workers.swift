@@ -60,12 +60,15 @@ extension BrokerCore {
         workers[identity] = entry
         workerOrder.append(identity)
         // A worker that kept running a job while it was cut off (or while the coordinator
-        // restarted) reports it here: it keeps the job unless another worker took it over.
+        // restarted) reports it here: it keeps the job if the job is of its kind, was started,
+        // and nobody else took it over. Anything else it is told to drop.
         if !hello.currentJob.isEmpty, let job = store.jobs[hello.currentJob] {
-            if !job.state.isFinished && holder(of: job.id) == nil {
+            if job.kind == hello.service && job.started && !job.state.isFinished && holder(of: job.id) == nil {
                 adopt(job.id, by: entry)
             } else {
-                logger.warning("worker \(entry.name) still runs \(job.id), which is \(job.state.isFinished ? job.state.rawValue : "running elsewhere"): cancelling its copy")
+                let why = job.kind != hello.service ? "a \(job.kind) job" : !job.started ? "a job never started" :
+                    job.state.isFinished ? job.state.rawValue : "running elsewhere"
+                refusedReport("worker \(entry.name) (\(hello.service)) claims \(job.id), \(why): cancelling its copy")
                 let cancel = JobAssignment(version: .v1, jobId: job.id, action: .cancel(true))
                 sendToWorker(identity, .request, [Self.jobAddress(job.id), [], cancel.wire()])
             }
@@ -82,22 +85,14 @@ extension BrokerCore {
             // Only the job's holder speaks for it: a worker that was cut off and replaced must
             // not finish (or cancel) the job the replacement is running. A registered worker
             // answering for a job nobody holds (the coordinator restarted) takes it back.
+            // Only the job's holder speaks for it. A connection not registered (the coordinator
+            // restarted) registers again first, reporting its job in READY, which adopts it.
             guard let worker else {
-                // A final from a connection not registered yet (the coordinator restarted while
-                // the job ran): the result counts if no other worker holds the job. The worker
-                // then registers again.
-                if final, holder(of: jobId) == nil, let job = store.jobs[jobId], !job.state.isFinished {
-                    logger.info("\(jobId): final status from a worker that has not registered again yet")
-                    handleJobReply(jobId: jobId, body: body, final: true)
-                }
                 sendToWorker(identity, .disconnect)
                 return
             }
-            let holder = holder(of: jobId)
-            if holder == nil, let job = store.jobs[jobId], !job.state.isFinished { adopt(jobId, by: worker) }
-            guard self.holder(of: jobId) === worker else {
-                logger.debug("ignored a reply for \(jobId) from \(worker.name), which does not hold it")
-                return
+            guard holder(of: jobId) === worker else {
+                return refusedReport("worker \(worker.name) (\(worker.service)) reported on \(jobId), which it does not hold; ignored")
             }
             if final {
                 worker.assignments.removeAll { if case .job(jobId) = $0 { true } else { false } }
@@ -146,6 +141,16 @@ extension BrokerCore {
                 let call = GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "")))
                 sendToWorker(identity, .request, [client, [], call.wire()])
             }
+        }
+    }
+
+    /// A worker's report on a job it may not speak for: refused, and logged (at most once a
+    /// second, with a count, so a flood cannot fill the log).
+    func refusedReport(_ message: String) {
+        refusedReports += 1
+        if now >= nextRefusalLog {
+            logger.warning("\(message) (refused reports so far: \(refusedReports))")
+            nextRefusalLog = now + 1000
         }
     }
 

@@ -91,6 +91,9 @@ public final class BrokerCore {
     var dispatchedJobs: [String: JobRecord] = [:]
     /// Old service names already warned about (once each).
     var warnedRenamed: Set<String> = []
+    /// Worker reports on jobs the worker does not hold (or may not adopt), refused.
+    public internal(set) var refusedReports = 0
+    var nextRefusalLog: UInt64 = 0
     /// Frames that could not be parsed at all and were dropped (see service.proto).
     public private(set) var droppedFrames = 0
 
