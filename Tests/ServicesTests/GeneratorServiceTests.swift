@@ -348,6 +348,29 @@ struct GeneratorServiceTests {
         let other = try GenerateEvent(wire: client.request(service: "tokenize", body: [], timeoutMilliseconds: 5000))
         guard case let .error(error) = other.event else { Issue.record("\(other)"); return }
         #expect(error.code == .unknownService)
+
+        // The direct endpoint is for development: it cannot switch the model, nor cancel a
+        // request that came through the coordinator, and it takes no non-loopback address.
+        let switched = try GenerateEvent(wire: client.request(service: "generate", body: GeneratorCall(call: .switchModel(
+            SwitchModelRequest(version: .v1, model: "models/other"))).wire(), timeoutMilliseconds: 5000))
+        guard case let .error(denied) = switched.event else { Issue.record("\(switched)"); return }
+        #expect(denied.code == .permissionDenied)
+        let viaCoordinator = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        try viaCoordinator.send(service: "generate", body: GeneratorCall(call: .generate(GenerateRequest(version: .v1, requestId: "mine", prompt: .text("Había"),
+            parameters: Self.parameters { $0.maxNewTokens = 40; $0.ignoreEos = true }, stream: true))).wire())
+        _ = try #require(try viaCoordinator.receive(timeoutMilliseconds: 10_000))
+        let foreign = try GenerateEvent(wire: client.request(service: "generate", body: GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "mine"))).wire(), timeoutMilliseconds: 5000))
+        guard case let .error(notFound) = foreign.event else { Issue.record("\(foreign)"); return }
+        #expect(notFound.code == .notFound)
+        var finished: GenerateFinal?
+        while finished == nil, let reply = try viaCoordinator.receive(timeoutMilliseconds: 10_000) {
+            if case let .final(f) = try GenerateEvent(wire: reply.body).event { finished = f }
+        }
+        #expect(finished?.completions.first?.finishReason == .length, "\(String(describing: finished))")
+        let open = try system.start("open-generator", "cuentista-generator", ["--coordinator", system.endpoint, "--data-dir", system.data,
+                                                                            "--model", "models/tiny", "--bind", "tcp://0.0.0.0:\(LiveSystem.freePort())"])
+        open.waitUntilExit()
+        #expect(open.terminationStatus != 0 && system.log("open-generator").contains("the direct endpoint is for development"))
     }
 
     @Test("SIGTERM: the request in flight completes, new ones are refused, the process exits 0")

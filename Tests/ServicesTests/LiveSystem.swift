@@ -94,6 +94,19 @@ final class LiveSystem {
         throw CancellationError()
     }
 
+    func isRunning(_ name: String) -> Bool { processes[name]?.isRunning ?? false }
+
+    /// Waits until the coordinator answers a status request.
+    func waitUntilAnswering(timeout: TimeInterval = 20) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (try? client(timeoutMilliseconds: 500).status()) != nil { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Issue.record("the coordinator did not answer within \(timeout) s:\n\(log("coordinator").suffix(3000))")
+        throw CancellationError()
+    }
+
     func signal(_ name: String, _ number: Int32) {
         if let process = processes[name], process.isRunning { kill(process.processIdentifier, number) }
     }

@@ -27,7 +27,7 @@ struct GeneratorWorker: ParsableCommand {
     @Option(help: "Requests waiting for a slot before new ones are refused with OVERLOADED.") var maxQueue = 32
     @Option(help: "Precision of the weights decode steps read: fp32 | bf16.") var precision: WeightPrecision = .fp32
     @Option(help: "Positions per slot (default: the model's context); lowers the KV cache's memory.") var maxLength: Int?
-    @Option(help: "Also accept clients directly on this endpoint (Majordomo client framing, service 'generate').") var bind: String?
+    @Option(help: "Also accept clients directly on this endpoint, for development: loopback or ipc:// only, no keys, no model switches (Majordomo client framing, service 'generate').") var bind: String?
 
     func run() throws {
         var options = GeneratorOptions()

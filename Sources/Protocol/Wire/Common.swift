@@ -19,6 +19,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable, CEnum {
     case deadlineExceeded = 8
     case cancelled = 9
     case `internal` = 10
+    case permissionDenied = 11
 }
 
 /// common.proto `Error`, renamed so it does not shadow `Swift.Error`.

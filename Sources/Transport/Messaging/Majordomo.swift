@@ -56,6 +56,16 @@ public enum CoordinatorEndpoint {
     public static let local = "tcp://127.0.0.1:5555"
 }
 
+extension CoordinatorEndpoint {
+    /// Reachable from this machine only: loopback TCP, a Unix socket, in-process.
+    public static func isLocal(_ endpoint: String) -> Bool {
+        for prefix in ["ipc://", "inproc://", "tcp://127.", "tcp://localhost:", "tcp://[::1]:"] where endpoint.hasPrefix(prefix) {
+            return true
+        }
+        return false
+    }
+}
+
 /// The services the coordinator answers itself, in a namespace of their own (as MDP's `mmi.`):
 /// no worker may register a name in it, so none can pose as the broker.
 public enum InternalService {

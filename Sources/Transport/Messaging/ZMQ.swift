@@ -21,8 +21,20 @@ public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
 
     public init() {
+        _ = Self.seedRoutingIds
         handle = zmq_ctx_new()!
     }
+
+    /// libzmq 4.3 starts each ROUTER's numbering of anonymous peers (0x00 + a 32-bit counter)
+    /// at `rand()` and never seeds it, so every process hands out the same ids, and a peer that
+    /// claims the next one with ZMQ_ROUTING_ID makes libzmq assert (socket_base.cpp:2130) when
+    /// the next anonymous peer connects: after a restart too. Seeded from the system's random
+    /// source once per process, before any socket, the ids cannot be predicted. (libc's
+    /// generator is process-wide state; nothing else in Cuentista uses it.)
+    private static let seedRoutingIds: Void = {
+        var generator = SystemRandomNumberGenerator()
+        srand(UInt32.random(in: .min ... .max, using: &generator))
+    }()
 
     deinit {
         zmq_ctx_term(handle)

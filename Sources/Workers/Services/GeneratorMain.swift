@@ -23,6 +23,10 @@ public enum GeneratorMain {
         })
         var direct: ZMQSocket?
         if let bind {
+            // The direct endpoint has no keys, roles or owners: for development on one machine.
+            guard CoordinatorEndpoint.isLocal(bind) else {
+                throw WorkerStartError("--bind \(bind): the direct endpoint is for development on this machine (loopback or ipc://); serve other hosts through the coordinator, with CurveZMQ")
+            }
             let socket = try ZMQSocket(context, .router)
             try socket.setRouterMandatory(true)
             try socket.setMaxMessageSize(4 * Majordomo.defaultMaxMessageBytes)

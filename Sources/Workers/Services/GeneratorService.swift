@@ -137,12 +137,16 @@ public final class GeneratorService {
             guard !cancel.requestId.isEmpty else {
                 return [Self.error(client, "", .invalidArgument, "name the request to cancel", field: "request_id")]
             }
-            let replies = self.cancel(client: nil, requestId: cancel.requestId)
+            // Only requests of this endpoint's own clients: those that came through the
+            // coordinator are the coordinator's to cancel.
+            let replies = self.cancel(client: nil, requestId: cancel.requestId, directOnly: true)
             guard !replies.isEmpty else {
                 return [Self.error(client, cancel.requestId, .notFound, "no request '\(cancel.requestId)' is queued or decoding", field: "request_id")]
             }
             return replies + [Reply(client: client, body: Self.event(cancel.requestId, nil), final: true)]
         case let .cancel(cancel): return self.cancel(client: client, requestId: cancel.requestId)
+        case .switchModel where direct:
+            return [Self.error(client, "", .permissionDenied, "the direct endpoint cannot switch models; an admin does it through the coordinator")]
         case let .switchModel(request): return [switchModel(client: client, request)]
         case nil: return [Self.error(client, "", .invalidArgument, "the call names no request (generate, cancel or switch_model)", field: "call")]
         }
@@ -183,11 +187,13 @@ public final class GeneratorService {
     }
 
     /// Cancels a client's request (all of its requests when `requestId` is empty; with no
-    /// client, the request with that id whoever sent it).
-    public func cancel(client: [UInt8]?, requestId: String) -> [Reply] {
+    /// client, the request with that id whoever sent it, or, `directOnly`, whichever direct
+    /// client sent it).
+    public func cancel(client: [UInt8]?, requestId: String, directOnly: Bool = false) -> [Reply] {
         var replies: [Reply] = []
         for served in models {
-            for (id, live) in served.live where (client == nil || live.client == client) && (requestId.isEmpty || live.requestId == requestId) {
+            for (id, live) in served.live where (client == nil || live.client == client) && (requestId.isEmpty || live.requestId == requestId)
+                && (!directOnly || live.client.first == GeneratorMain.fromDirect) {
                 served.scheduler.cancel(id) { replies += self.handleEvent($0, served) }
                 if served.live[id] != nil {
                     // It was still waiting: it never started.

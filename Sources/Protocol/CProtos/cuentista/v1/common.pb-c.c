@@ -144,7 +144,7 @@ const ProtobufCEnumDescriptor cuentista__v1__protocol_version__descriptor =
   cuentista__v1__protocol_version__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue cuentista__v1__error_code__enum_values_by_number[11] =
+static const ProtobufCEnumValue cuentista__v1__error_code__enum_values_by_number[12] =
 {
   { "ERROR_CODE_UNSPECIFIED", "CUENTISTA__V1__ERROR_CODE__ERROR_CODE_UNSPECIFIED", 0 },
   { "ERROR_CODE_MALFORMED", "CUENTISTA__V1__ERROR_CODE__ERROR_CODE_MALFORMED", 1 },
@@ -157,11 +157,12 @@ static const ProtobufCEnumValue cuentista__v1__error_code__enum_values_by_number
   { "ERROR_CODE_DEADLINE_EXCEEDED", "CUENTISTA__V1__ERROR_CODE__ERROR_CODE_DEADLINE_EXCEEDED", 8 },
   { "ERROR_CODE_CANCELLED", "CUENTISTA__V1__ERROR_CODE__ERROR_CODE_CANCELLED", 9 },
   { "ERROR_CODE_INTERNAL", "CUENTISTA__V1__ERROR_CODE__ERROR_CODE_INTERNAL", 10 },
+  { "ERROR_CODE_PERMISSION_DENIED", "CUENTISTA__V1__ERROR_CODE__ERROR_CODE_PERMISSION_DENIED", 11 },
 };
 static const ProtobufCIntRange cuentista__v1__error_code__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex cuentista__v1__error_code__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex cuentista__v1__error_code__enum_values_by_name[12] =
 {
   { "ERROR_CODE_BAD_VERSION", 2 },
   { "ERROR_CODE_CANCELLED", 9 },
@@ -171,6 +172,7 @@ static const ProtobufCEnumValueIndex cuentista__v1__error_code__enum_values_by_n
   { "ERROR_CODE_MALFORMED", 1 },
   { "ERROR_CODE_NOT_FOUND", 6 },
   { "ERROR_CODE_OVERLOADED", 7 },
+  { "ERROR_CODE_PERMISSION_DENIED", 11 },
   { "ERROR_CODE_TOO_LARGE", 4 },
   { "ERROR_CODE_UNKNOWN_SERVICE", 3 },
   { "ERROR_CODE_UNSPECIFIED", 0 },
@@ -182,9 +184,9 @@ const ProtobufCEnumDescriptor cuentista__v1__error_code__descriptor =
   "ErrorCode",
   "Cuentista__V1__ErrorCode",
   "cuentista.v1",
-  11,
+  12,
   cuentista__v1__error_code__enum_values_by_number,
-  11,
+  12,
   cuentista__v1__error_code__enum_values_by_name,
   1,
   cuentista__v1__error_code__value_ranges,
