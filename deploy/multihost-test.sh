@@ -54,6 +54,7 @@ for k in coordinator trainer-a trainer-b prep generator client stranger; do "$bi
 cp -r Tests/Fixtures/models/tiny-safetensors "$work/data/models/base"
 cp -r corpus "$work/data/corpus"
 endpoint="tcp://${address[coord]}:5555"
+workers_endpoint="tcp://${address[coord]}:5556"
 client_keys=(--coordinator "$endpoint" --server-key "$work/keys/coordinator.pub" --keys "$work/keys/client.key")
 start() {  # host name command...
     local h=$1 name=$2; shift 2
@@ -65,12 +66,13 @@ start() {  # host name command...
 worker() {  # host name executable extra...
     local h=$1 name=$2 exe=$3; shift 3
     # --connect: the spelling of earlier versions, still accepted (deployments keep working).
-    start "$h" "$name" "$bin/$exe" --connect "$endpoint" --data-dir "$work/data" --worker-id "$name" \
+    start "$h" "$name" "$bin/$exe" --connect "$workers_endpoint" --data-dir "$work/data" --worker-id "$name" \
         --server-key "$work/keys/coordinator.pub" --keys "$work/keys/$name.key" "$@"
 }
-allow=()
-for k in trainer-a trainer-b prep generator client; do allow+=(--allow-key "$work/keys/$k.pub"); done
-start coord coordinator "$bin/cuentista" coordinator --bind "$endpoint" --data-dir "$work/data" --keys "$work/keys/coordinator.key" "${allow[@]}"
+allow=(--allow-client-key "$work/keys/client.pub")
+for k in trainer-a trainer-b prep generator; do allow+=(--allow-worker-key "$work/keys/$k.pub"); done
+start coord coordinator "$bin/cuentista" coordinator --bind "$endpoint" --worker-bind "$workers_endpoint" --data-dir "$work/data" \
+    --keys "$work/keys/coordinator.key" "${allow[@]}"
 worker coord prep cuentista-prep
 worker train-a trainer-a cuentista-trainer
 worker train-b trainer-b cuentista-trainer
@@ -93,6 +95,20 @@ fi
 grep -q "refused a CURVE connection" "$work/logs/coordinator.log" || fail "the coordinator did not log the refused key"
 registered generator || fail "the allowed client is no longer served after the refused ones"
 log "an unlisted key and a plain connection got nothing; the allowed client is still served"
+
+# The client host tries to register as a worker with its (allowed) client key: on the worker
+# endpoint its key is not allowed; on the client endpoint worker commands are refused.
+start client fake-1 "$bin/cuentista-generator" --coordinator "$workers_endpoint" --data-dir "$work/data" --worker-id fake-1 \
+    --model models/base --server-key "$work/keys/coordinator.pub" --keys "$work/keys/client.key"
+start client fake-2 "$bin/cuentista-generator" --coordinator "$endpoint" --data-dir "$work/data" --worker-id fake-2 \
+    --model models/base --server-key "$work/keys/coordinator.pub" --keys "$work/keys/client.key"
+sleep 4
+registered fake-1 && fail "a client key registered as a worker on the worker endpoint"
+registered fake-2 && fail "a client connection registered as a worker on the client endpoint"
+grep -q "refused a non-worker message on the worker\|refused a worker command on the client" "$work/logs/coordinator.log" \
+    || fail "the coordinator did not log the client posing as a worker"
+kill -9 "${pid[fake-1]}" "${pid[fake-2]}" 2>/dev/null || true
+log "a client key could not register as a worker, on either endpoint"
 
 # A job across hosts: prepare, then train with checkpoints every 5 steps, deployed when done.
 on client "$bin/cuentista" jobs submit prepare "${client_keys[@]}" --input corpus/products.jsonl --tokenizer models/base \

@@ -294,10 +294,10 @@ struct BrokerCoreTests {
     @Test("frames that cannot be parsed are dropped and counted; another MDP version gets BAD_VERSION; the coordinator's services answer bad bodies with an error")
     func badFrames() throws {
         let broker = try BrokerHarness()
-        #expect(broker.core.handle([BrokerHarness.id("C1"), [1], Array("MDPC02".utf8), [1]], now: broker.clock).isEmpty)
-        #expect(broker.core.handle([BrokerHarness.id("C1"), [], Array("XXXX".utf8), [1]], now: broker.clock).isEmpty)
+        #expect(broker.core.handle([BrokerHarness.id("C1"), [1], Array("MDPC02".utf8), [1]], from: .clients, now: broker.clock).isEmpty)
+        #expect(broker.core.handle([BrokerHarness.id("C1"), [], Array("XXXX".utf8), [1]], from: .clients, now: broker.clock).isEmpty)
         #expect(broker.core.droppedFrames == 2)
-        let old = Sent(broker.core.handle([BrokerHarness.id("C1"), [], Array("MDPC01".utf8), [1], Array("tokenize".utf8), [1]], now: broker.clock))
+        let old = Sent(broker.core.handle([BrokerHarness.id("C1"), [], Array("MDPC01".utf8), [1], Array("tokenize".utf8), [1]], from: .clients, now: broker.clock))
         #expect(old.toClient("C1").first?.error?.code == .badVersion)
         #expect(broker.request(from: "C2", InternalService.jobs, [0xff]).toClient("C2").first?.error?.code == .malformed)
         #expect(broker.request(from: "C3", "prepare", [1]).toClient("C3").first?.error?.code == .invalidArgument)
@@ -308,7 +308,7 @@ struct BrokerCoreTests {
         let broker = try BrokerHarness(maxAttempts: 1)
         let id = try broker.submit(BrokerHarness.prepareSpec())
         let sent = broker.ready("P1", "prepare")
-        let assignment = try #require(sent.messages.first { $0[0] == BrokerHarness.id("P1") && $0.count >= 7 })
+        let assignment = try #require(sent.messages.first { $0.frames[0] == BrokerHarness.id("P1") && $0.frames.count >= 7 })
         broker.undelivered(assignment)
         let back = try broker.status(id)
         #expect(back.state == .queued && back.attempts == 0 && back.error.isEmpty, "\(back)")
@@ -316,7 +316,7 @@ struct BrokerCoreTests {
         #expect(retry.jobId == id && retry.attempt == 1 && !retry.resume)
 
         broker.ready("W1", "tokenize")
-        let request = try #require(broker.request(from: "C1", "tokenize", [5]).messages.first { $0[0] == BrokerHarness.id("W1") })
+        let request = try #require(broker.request(from: "C1", "tokenize", [5]).messages.first { $0.frames[0] == BrokerHarness.id("W1") })
         #expect(broker.undelivered(request).toClient("C1").isEmpty)
         let moved = broker.ready("W2", "tokenize").requests(to: "W2")
         #expect(moved.map(\.address) == [BrokerHarness.id("C1")] && moved.first?.body == [5])
@@ -377,5 +377,20 @@ struct BrokerCoreTests {
         #expect(try wrongKind.map(\.action) == [.cancel(true)] && after.status(id).state == .queued)
         #expect(after.ready("P1", "prepare", currentJob: id).requests(to: "P1").isEmpty)
         #expect(try after.status(id).state == .running && after.status(id).worker == "P1")
+    }
+
+    @Test("a client connection cannot act as a worker: worker commands on the client endpoint, and requests on the worker endpoint, are refused")
+    func rolesByEndpoint() throws {
+        let broker = try BrokerHarness()
+        let hello = WorkerHello(version: .v1, service: "generate", workerId: "fake", capacity: 64).wire()
+        #expect(broker.worker("C1", 1, [Array("generate".utf8), hello], on: .clients).isEmpty)
+        #expect(try broker.registered() == [:] && broker.core.refusedRole == 1)
+        let id = try broker.submit(BrokerHarness.prepareSpec())
+        let forged = JobReply(reply: .status(JobStatus(jobId: id, state: .succeeded))).wire()
+        #expect(broker.worker("C1", 4, [Self.jobAddress(id), [], forged], on: .clients).isEmpty)
+        #expect(try broker.status(id).state == .queued)
+        let onWorkers = Sent(broker.core.handle([BrokerHarness.id("W9"), [], Array("MDPC02".utf8), [1], Array(InternalService.status.utf8),
+                                                 StatusRequest(version: .v1).wire()], from: .workers, now: broker.clock))
+        #expect(onWorkers.isEmpty && broker.core.refusedRole == 3)
     }
 }

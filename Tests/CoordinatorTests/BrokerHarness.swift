@@ -36,11 +36,11 @@ final class BrokerHarness {
     /// A client's REQUEST (service.proto: [""] ["MDPC02"] [0x01] [service] [body]).
     @discardableResult
     func request(from client: String, _ service: String, _ body: [UInt8]) -> Sent {
-        Sent(core.handle([Self.id(client), [], Array("MDPC02".utf8), [1], Array(service.utf8), body], now: clock))
+        Sent(core.handle([Self.id(client), [], Array("MDPC02".utf8), [1], Array(service.utf8), body], from: .clients, now: clock))
     }
 
-    func worker(_ name: String, _ command: UInt8, _ rest: [[UInt8]] = []) -> Sent {
-        Sent(core.handle([Self.id(name), [], Array("MDPW02".utf8), [command]] + rest, now: clock))
+    func worker(_ name: String, _ command: UInt8, _ rest: [[UInt8]] = [], on channel: BrokerCore.Channel = .workers) -> Sent {
+        Sent(core.handle([Self.id(name), [], Array("MDPW02".utf8), [command]] + rest, from: channel, now: clock))
     }
 
     @discardableResult
@@ -69,7 +69,11 @@ final class BrokerHarness {
 
     /// The transport could not reach `peer` (a message to it failed: gone, or its queue full).
     @discardableResult
-    func unreachable(_ peer: String, gone: Bool = true) -> Sent { Sent(core.unreachable([Self.id(peer)], gone: gone, now: clock)) }
+    func unreachable(_ peer: String, gone: Bool = true, on channel: BrokerCore.Channel? = nil) -> Sent {
+        // Peers named W…/P…/T…/G… in these tests are workers, the others clients.
+        let channel = channel ?? (["W", "P", "T", "G"].contains(peer.prefix(1)) ? .workers : .clients)
+        return Sent(core.unreachable(BrokerCore.Message(channel, [Self.id(peer)]), gone: gone, now: clock))
+    }
 
     /// The transport could not deliver this very message.
     @discardableResult
@@ -137,15 +141,15 @@ struct Sent {
     }
 
     func toWorker(_ name: String) -> [ToWorker] {
-        messages.filter { $0[0] == BrokerHarness.id(name) && $0[2] == Array("MDPW02".utf8) }
-            .map { ToWorker(command: $0[3][0], rest: Array($0[4...])) }
+        messages.filter { $0.channel == .workers && $0.frames[0] == BrokerHarness.id(name) && $0.frames[2] == Array("MDPW02".utf8) }
+            .map { ToWorker(command: $0.frames[3][0], rest: Array($0.frames[4...])) }
     }
 
     func requests(to name: String) -> [ToWorker] { toWorker(name).filter { $0.command == 2 } }
 
     func toClient(_ name: String) -> [ToClient] {
-        messages.filter { $0[0] == BrokerHarness.id(name) && $0[2] == Array("MDPC02".utf8) }
-            .map { ToClient(final: $0[3] == [3], service: String(decoding: $0[4], as: UTF8.self), body: $0[5]) }
+        messages.filter { $0.channel == .clients && $0.frames[0] == BrokerHarness.id(name) && $0.frames[2] == Array("MDPC02".utf8) }
+            .map { ToClient(final: $0.frames[3] == [3], service: String(decoding: $0.frames[4], as: UTF8.self), body: $0.frames[5]) }
     }
 
     func jobReplies(to name: String) throws -> [JobReply] { try toClient(name).map { try JobReply(wire: $0.body) } }

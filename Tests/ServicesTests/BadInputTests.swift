@@ -99,7 +99,7 @@ struct BadInputTests {
     @Test("a worker cannot register a name of the coordinator's own namespace")
     func internalNamesRefused() throws {
         let system = try Self.system()
-        let worker = MajordomoWorker(context: system.context, endpoint: system.endpoint, service: InternalService.jobs,
+        let worker = MajordomoWorker(context: system.context, endpoint: system.workerEndpoint, service: InternalService.jobs,
                                      hello: { WorkerHello(version: .v1, service: InternalService.jobs, workerId: "impostor", host: "h", capacity: 1).wire() },
                                      heartbeat: { Heartbeat(workerId: "impostor", busy: 0).wire() })
         var told = false

@@ -6,9 +6,10 @@ import Testing
 /// One spelling for where the coordinator is, one default, and the old spelling still taken.
 @Suite("The coordinator endpoint option")
 struct EndpointOptionTests {
-    @Test("workers take --coordinator, default to the one constant, and still accept --connect")
+    @Test("workers take --coordinator, default to the worker endpoint in the data directory, and still accept --connect")
     func workerSpellings() throws {
-        #expect(try WorkerArguments.parse([]).connect == CoordinatorEndpoint.local)
+        // Workers connect to the worker endpoint, found in the data directory by default.
+        #expect(try WorkerArguments.parse(["--data-dir", "/srv/data"]).connect == "ipc:///srv/data/coordinator/workers.ipc")
         #expect(try WorkerArguments.parse(["--coordinator", "tcp://10.0.0.1:5555"]).connect == "tcp://10.0.0.1:5555")
         #expect(try WorkerArguments.parse(["--connect", "tcp://10.0.0.2:5555"]).connect == "tcp://10.0.0.2:5555")
         // The old spelling stays out of --help.

@@ -71,9 +71,13 @@ final class LiveSystem {
         try start("coordinator", "cuentista", ["coordinator", "--bind", endpoint, "--data-dir", data, "--log-level", "debug"] + extraCoordinatorArguments)
     }
 
+    /// Workers find the coordinator's worker endpoint in the data directory.
     func startWorker(_ name: String, _ executable: String, _ arguments: [String] = []) throws {
-        try start(name, executable, ["--coordinator", endpoint, "--data-dir", data, "--worker-id", name] + arguments)
+        try start(name, executable, ["--data-dir", data, "--worker-id", name] + arguments)
     }
+
+    /// Where workers connect (not `endpoint`, which is the clients').
+    var workerEndpoint: String { CoordinatorEndpoint.workers(in: data) }
 
     func client(timeoutMilliseconds: Int = 10_000) throws -> ServiceClient {
         try ServiceClient(context: context, endpoint: endpoint, timeoutMilliseconds: timeoutMilliseconds)

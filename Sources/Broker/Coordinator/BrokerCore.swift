@@ -14,8 +14,22 @@ public final class BrokerCore {
     public static let knownServices: Set<String> = ["tokenize", "generate", "prepare", "train"]
     static let jobServices: Set<String> = ["prepare", "train"]
 
-    /// A message to send on the ROUTER socket: the peer's routing id, then the frames.
-    public typealias Message = [[UInt8]]
+    /// Where a peer is connected: clients and workers are different principals, on different
+    /// endpoints (sockets), so a client connection can never speak as a worker.
+    public enum Channel: Sendable, Equatable {
+        case clients, workers
+    }
+
+    /// A message to send on a channel's ROUTER socket: the peer's routing id, then the frames.
+    public struct Message: Sendable, Equatable {
+        public let channel: Channel
+        public let frames: [[UInt8]]
+
+        public init(_ channel: Channel, _ frames: [[UInt8]]) {
+            self.channel = channel
+            self.frames = frames
+        }
+    }
 
     struct PendingRequest {
         let client: [UInt8]
@@ -91,6 +105,9 @@ public final class BrokerCore {
     var dispatchedJobs: [String: JobRecord] = [:]
     /// Old service names already warned about (once each).
     var warnedRenamed: Set<String> = []
+    /// Messages refused because they came on the other side's endpoint.
+    public internal(set) var refusedRole = 0
+    var nextRoleLog: UInt64 = 0
     /// Worker reports on jobs the worker does not hold (or may not adopt), refused.
     public internal(set) var refusedReports = 0
     var nextRefusalLog: UInt64 = 0
@@ -116,11 +133,11 @@ public final class BrokerCore {
         restoredGrace = now + UInt64(2 * Majordomo.liveness * configuration.heartbeatMilliseconds)
     }
 
-    /// A message from a peer (its routing id first).
-    public func handle(_ frames: [[UInt8]], now: UInt64) -> [Message] {
+    /// A message from a peer on `channel` (its routing id first).
+    public func handle(_ frames: [[UInt8]], from channel: Channel, now: UInt64) -> [Message] {
         self.now = max(self.now, now)
         dispatchedJobs = [:]
-        handle(frames)
+        handle(frames, from: channel)
         dispatch()
         return takeOutbox()
     }
@@ -147,10 +164,12 @@ public final class BrokerCore {
     /// one that is gone loses its waiting requests too.
     public func unreachable(_ message: Message, gone: Bool, now: UInt64) -> [Message] {
         self.now = max(self.now, now)
-        guard let peer = message.first else { return [] }
-        if let worker = workers[peer] {
-            takeBackUndelivered(message, from: worker)
-            removeWorker(peer, reason: gone ? "unreachable" : "not reading its messages")
+        guard let peer = message.frames.first else { return [] }
+        if message.channel == .workers {
+            if let worker = workers[peer] {
+                takeBackUndelivered(message.frames, from: worker)
+                removeWorker(peer, reason: gone ? "unreachable" : "not reading its messages")
+            }
         } else {
             clientVanished(peer, dropWaiting: gone)
         }
@@ -160,7 +179,7 @@ public final class BrokerCore {
 
     /// An assignment that never left: the job is as it was before the dispatch, a request goes
     /// back to the front of its queue, neither counted as an attempt.
-    private func takeBackUndelivered(_ message: Message, from worker: WorkerEntry) {
+    private func takeBackUndelivered(_ message: [[UInt8]], from worker: WorkerEntry) {
         guard message.count >= 7, message[2] == Majordomo.workerHeader, message[3] == [Majordomo.WorkerCommand.request.rawValue] else { return }
         let address = message[4], body = message[6]
         if let jobId = Self.jobId(fromAddress: address), let before = dispatchedJobs.removeValue(forKey: jobId) {
@@ -188,9 +207,19 @@ public final class BrokerCore {
 
     // MARK: frames
 
-    func handle(_ frames: [[UInt8]]) {
+    func handle(_ frames: [[UInt8]], from channel: Channel) {
         guard frames.count >= 4, frames[1].isEmpty else { return drop(frames, "no empty delimiter frame") }
         let sender = frames[0], header = frames[2]
+        // Each endpoint speaks one side of the protocol: a worker command on the client
+        // endpoint (a client posing as a worker) or a request on the worker endpoint is refused.
+        if (channel == .clients && header == Majordomo.workerHeader) || (channel == .workers && header != Majordomo.workerHeader) {
+            refusedRole += 1
+            if now >= nextRoleLog {
+                logger.warning("refused a \(channel == .clients ? "worker command on the client" : "non-worker message on the worker") endpoint (refused so far: \(refusedRole)); workers connect to the worker endpoint, clients to the client one")
+                nextRoleLog = now + 1000
+            }
+            return
+        }
         if header == Majordomo.clientHeader {
             guard frames.count >= 6, frames[3] == [Majordomo.ClientCommand.request.rawValue] else {
                 return drop(frames, "a client message that is not a REQUEST with service and body")
@@ -265,7 +294,7 @@ public final class BrokerCore {
 
     func sendToClient(_ client: [UInt8], service: String, body: [UInt8], final: Bool) {
         let command: Majordomo.ClientCommand = final ? .final : .partial
-        outbox.append([client, [], Majordomo.clientHeader, [command.rawValue], Array(service.utf8), body])
+        outbox.append(Message(.clients, [client, [], Majordomo.clientHeader, [command.rawValue], Array(service.utf8), body]))
     }
 
     func replyError(to client: [UInt8], service: String, code: ErrorCode, _ message: String, field: String = "") {
@@ -274,6 +303,6 @@ public final class BrokerCore {
     }
 
     func sendToWorker(_ identity: [UInt8], _ command: Majordomo.WorkerCommand, _ rest: [[UInt8]] = []) {
-        outbox.append([identity, [], Majordomo.workerHeader, [command.rawValue]] + rest)
+        outbox.append(Message(.workers, [identity, [], Majordomo.workerHeader, [command.rawValue]] + rest))
     }
 }

@@ -5,8 +5,11 @@ import Messaging
 import Wire
 
 public struct CoordinatorConfiguration: Sendable {
-    /// Where clients and workers connect (loopback unless told otherwise).
+    /// Where clients connect (loopback unless told otherwise).
     public var endpoints = [CoordinatorEndpoint.local]
+    /// Where workers connect: a separate endpoint, so that no client connection can speak as a
+    /// worker (default: a Unix socket in the data directory, `CoordinatorEndpoint.workers(in:)`).
+    public var workerEndpoints: [String]
     /// The folder every worker shares; jobs name paths relative to it.
     public var dataDirectory: String
     /// The durable job store, SQLite (default: <data>/coordinator/jobs.db).
@@ -18,25 +21,30 @@ public struct CoordinatorConfiguration: Sendable {
     public var heartbeatMilliseconds = Majordomo.heartbeatMilliseconds
     /// Requests a service's busy workers leave waiting here; past it: OVERLOADED.
     public var maxQueuedRequests = 64
-    /// CurveZMQ: the coordinator's keys and the client keys it accepts (nil: no encryption).
+    /// CurveZMQ: the coordinator's keys (nil: no encryption) and the public keys allowed in each
+    /// role: clients, workers, and admins (clients who may act on everyone's work).
     public var curve: CurveKeys?
     public var allowedClientKeys: [String] = []
+    public var allowedWorkerKeys: [String] = []
+    public var allowedAdminKeys: [String] = []
 
     public init(dataDirectory: String, storePath: String? = nil) {
         self.dataDirectory = dataDirectory
         self.storePath = storePath ?? (dataDirectory as NSString).appendingPathComponent("coordinator/jobs.db")
+        workerEndpoints = [CoordinatorEndpoint.workers(in: dataDirectory)]
     }
 }
 
-/// The coordinator as a process: `BrokerCore` behind one ROUTER socket (plus the ZAP handler
-/// with CurveZMQ). This loop only moves messages and time between the two; every rule is in
-/// the core.
+/// The coordinator as a process: `BrokerCore` behind two ROUTER sockets, one for clients and
+/// one for workers (plus the ZAP handler with CurveZMQ). This loop only moves messages and time
+/// between them; every rule is in the core.
 public final class Coordinator {
     public let configuration: CoordinatorConfiguration
     public let core: BrokerCore
     let logger: Logger
     let context: ZMQContext
-    let socket: ZMQSocket
+    let clients: ZMQSocket
+    let workers: ZMQSocket
     var zapHandler: ZAPHandler?
     public private(set) var boundEndpoints: [String] = []
 
@@ -49,45 +57,68 @@ public final class Coordinator {
             logger.notice("job store \(configuration.storePath): imported \(store.importedJobs) job(s) from the jobs.jsonl of an earlier version (renamed jobs.jsonl.imported)\(store.skippedLines > 0 ? "; skipped \(store.skippedLines) unreadable line(s) (a write torn by a crash)" : "")")
         }
         core = try BrokerCore(configuration: configuration, store: store, logger: logger, now: Self.clock())
-        socket = try ZMQSocket(context, .router)
+        if configuration.curve != nil {
+            var clientRoles = Dictionary(configuration.allowedClientKeys.map { ($0, "client") }) { a, _ in a }
+            for key in configuration.allowedAdminKeys { clientRoles[key] = "admin" }
+            zapHandler = try ZAPHandler(context: context, roles: [
+                "clients": clientRoles,
+                "workers": Dictionary(configuration.allowedWorkerKeys.map { ($0, "worker") }) { a, _ in a },
+            ], logger: logger)
+        }
+        clients = try Self.router(context, configuration, domain: "clients")
+        workers = try Self.router(context, configuration, domain: "workers")
+        for endpoint in configuration.endpoints {
+            try clients.bind(endpoint)
+            boundEndpoints.append(clients.lastEndpoint)
+        }
+        for endpoint in configuration.workerEndpoints {
+            if let path = CoordinatorEndpoint.ipcPath(endpoint) {
+                // A Unix socket's folder decides who may connect to it: the operator only.
+                let folder = (path as NSString).deletingLastPathComponent
+                try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                _ = chmod(folder, 0o700)
+            }
+            try workers.bind(endpoint)
+            boundEndpoints.append(workers.lastEndpoint)
+        }
+        let queued = store.jobs.values.filter { $0.state == .queued }.count
+        logger.info("coordinator listening for clients on \(configuration.endpoints.joined(separator: ", ")) and for workers on \(configuration.workerEndpoints.joined(separator: ", ")); data directory \(configuration.dataDirectory); \(store.jobs.count) job(s) in the store, \(queued) queued")
+    }
+
+    static func router(_ context: ZMQContext, _ configuration: CoordinatorConfiguration, domain: String) throws -> ZMQSocket {
+        let socket = try ZMQSocket(context, .router)
         // Sends to a peer that is gone fail instead of vanishing: the core hears of it.
         try socket.setRouterMandatory(true)
         try socket.setMaxMessageSize(4 * configuration.maxMessageBytes)
         try socket.setHighWaterMarks(send: 10_000, receive: 10_000)
-        if let curve = configuration.curve {
-            zapHandler = try ZAPHandler(context: context, allowedClientKeys: Set(configuration.allowedClientKeys), logger: logger)
-            try socket.setCurveServer(keys: curve)
-        }
-        for endpoint in configuration.endpoints {
-            try socket.bind(endpoint)
-            boundEndpoints.append(socket.lastEndpoint)
-        }
-        let queued = store.jobs.values.filter { $0.state == .queued }.count
-        logger.info("coordinator listening on \(boundEndpoints.joined(separator: ", ")); data directory \(configuration.dataDirectory); \(store.jobs.count) job(s) in the store, \(queued) queued")
+        if let curve = configuration.curve { try socket.setCurveServer(keys: curve, domain: domain) }
+        return socket
     }
 
     /// The core's clock: milliseconds since boot (monotonic).
     static func clock() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
 
+    func socket(_ channel: BrokerCore.Channel) -> ZMQSocket { channel == .clients ? clients : workers }
+
     /// Serves until `shouldStop` says yes (checked at least every heartbeat).
     public func run(shouldStop: () -> Bool) throws {
         while !shouldStop() {
             zapHandler?.serve()
-            var sockets = [socket]
+            var sockets = [clients, workers]
             if let zap = zapHandler { sockets.append(zap.socket) }
             let readable = try poll(sockets, timeoutMilliseconds: min(configuration.heartbeatMilliseconds, 100))
-            if readable[0] {
+            for (channel, index) in [(BrokerCore.Channel.clients, 0), (.workers, 1)] where readable[index] {
                 // Drain what is there, a bounded number at a time so heartbeats keep their beat.
                 for _ in 0..<1000 {
-                    guard let frames = try socket.receive(dontWait: true) else { break }
-                    send(core.handle(frames, now: Self.clock()))
+                    guard let received = try socket(channel).receiveWithUserId(dontWait: true) else { break }
+                    send(core.handle(received.frames, from: channel, now: Self.clock()))
                 }
             }
             send(core.tick(now: Self.clock()))
         }
         // Stopping: a worker that cannot be told is not worth a decision any more (its job is
         // adopted or requeued when the coordinator starts again).
-        for message in core.shutdown() { try? socket.send(message, dontWait: true) }
+        for message in core.shutdown() { try? socket(message.channel).send(message.frames, dontWait: true) }
         logger.info("coordinator stopped")
     }
 
@@ -97,7 +128,7 @@ public final class Coordinator {
         var pending = messages[...]
         while let message = pending.popFirst() {
             do {
-                try socket.send(message, dontWait: true)
+                try socket(message.channel).send(message.frames, dontWait: true)
             } catch {
                 logger.debug("a message to a peer could not be sent: \(error)")
                 // EHOSTUNREACH (ROUTER_MANDATORY): no such peer; EAGAIN: its queue is full.

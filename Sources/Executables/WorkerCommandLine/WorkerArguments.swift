@@ -4,8 +4,8 @@ import Services
 
 /// The options every worker executable shares; `settings` is what the worker loops take.
 public struct WorkerArguments: ParsableArguments {
-    @Option(help: "The coordinator's endpoint.")
-    public var coordinator = CoordinatorEndpoint.local
+    @Option(help: "The coordinator's worker endpoint (default: the Unix socket in --data-dir, coordinator/workers.ipc; across hosts its --worker-bind address).")
+    public var coordinator: String?
     /// The spelling of earlier versions, still accepted.
     @Option(name: .customLong("connect"), help: .hidden)
     var connectAlias: String?
@@ -23,13 +23,13 @@ public struct WorkerArguments: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        if let connectAlias, connectAlias != coordinator, coordinator != CoordinatorEndpoint.local {
+        if let connectAlias, let coordinator, connectAlias != coordinator {
             throw ValidationError("--connect \(connectAlias) and --coordinator \(coordinator) disagree; give one (--connect is the old spelling)")
         }
     }
 
     /// The endpoint in effect (`--connect`, the spelling of earlier versions, when given).
-    public var connect: String { connectAlias ?? coordinator }
+    public var connect: String { connectAlias ?? coordinator ?? CoordinatorEndpoint.workers(in: dataDir) }
 
     public var settings: WorkerSettings {
         var settings = WorkerSettings()

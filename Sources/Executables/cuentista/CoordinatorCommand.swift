@@ -12,13 +12,17 @@ struct CoordinatorCommand: ParsableCommand {
         discussion: """
           cuentista coordinator --data-dir DATA
         then start workers (cuentista-tokenizer, cuentista-prep, cuentista-trainer) with
-        --coordinator tcp://127.0.0.1:5555 --data-dir DATA, or run everything with `cuentista up`.
+        --data-dir DATA (they find the worker endpoint, DATA/coordinator/workers.ipc, there), or run
+        everything with `cuentista up`. Clients connect to --bind, workers to --worker-bind: a
+        client connection can never act as a worker.
         Jobs are stored in DATA/coordinator/jobs.db (SQLite, WAL, synchronous=FULL), so a killed
-        coordinator loses none that it acknowledged; `sqlite3 DATA/coordinator/jobs.db` shows them. It binds loopback unless told otherwise; across hosts use --bind tcp://0.0.0.0:5555
-        with CurveZMQ keys (--keys, --allow-key).
+        coordinator loses none that it acknowledged; `sqlite3 DATA/coordinator/jobs.db` shows them. It binds loopback unless told otherwise; across hosts use
+        --bind tcp://0.0.0.0:5555 --worker-bind tcp://0.0.0.0:5556 with CurveZMQ keys (--keys,
+        --allow-client-key, --allow-worker-key, --allow-admin-key).
         """)
 
-    @Option(help: "Endpoint to bind (repeat for several).") var bind: [String] = [CoordinatorEndpoint.local]
+    @Option(help: "Endpoint for clients (repeat for several).") var bind: [String] = [CoordinatorEndpoint.local]
+    @Option(help: "Endpoint for workers (repeat for several; default: ipc://DATA/coordinator/workers.ipc).") var workerBind: [String] = []
     @Option(help: "The data directory every worker shares.") var dataDir = "."
     @Option(help: "The job store, SQLite (default: DATA/coordinator/jobs.db; a .jsonl journal of an earlier version is imported).") var store: String?
     @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = 3
@@ -26,7 +30,11 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "How long a request waits for a worker of a known service (ms).") var serviceWaitMs = 10_000
     @Option(help: "Requests that may wait here for busy workers of a service; past it they get OVERLOADED.") var maxQueuedRequests = 64
     @Option(help: "CurveZMQ: this coordinator's key file (`cuentista keys generate`); enables encryption.") var keys: String?
-    @Option(help: "CurveZMQ: a client or worker public key file allowed to connect (repeat).") var allowKey: [String] = []
+    @Option(help: "CurveZMQ: a client's public key file, allowed on --bind as a client (repeat).") var allowClientKey: [String] = []
+    @Option(help: "CurveZMQ: a worker's public key file, allowed on --worker-bind (repeat).") var allowWorkerKey: [String] = []
+    @Option(help: "CurveZMQ: an admin's public key file, a client who may act on everyone's jobs and switch models (repeat).") var allowAdminKey: [String] = []
+    /// The single list of earlier versions, which let any allowed key act as a worker.
+    @Option(help: .hidden) var allowKey: [String] = []
     @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
 
     func run() throws {
@@ -36,15 +44,21 @@ struct CoordinatorCommand: ParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var configuration = CoordinatorConfiguration(dataDirectory: (dataDir as NSString).standardizingPath, storePath: store)
         configuration.endpoints = bind
+        if !workerBind.isEmpty { configuration.workerEndpoints = workerBind }
         configuration.maxAttempts = maxAttempts
         configuration.maxMessageBytes = maxMessageBytes
         configuration.serviceWaitMilliseconds = serviceWaitMs
         configuration.maxQueuedRequests = maxQueuedRequests
+        if !allowKey.isEmpty {
+            throw ValidationError("--allow-key is gone: it let any allowed key act as a worker. Give each key its role: --allow-client-key, --allow-worker-key, --allow-admin-key")
+        }
         if let keys {
             configuration.curve = try KeyFile.read(keys)
-            configuration.allowedClientKeys = try allowKey.map { try KeyFile.read($0).publicKey }
-        } else if !allowKey.isEmpty {
-            throw ValidationError("--allow-key needs --keys (the coordinator's own key pair)")
+            configuration.allowedClientKeys = try allowClientKey.map { try KeyFile.read($0).publicKey }
+            configuration.allowedWorkerKeys = try allowWorkerKey.map { try KeyFile.read($0).publicKey }
+            configuration.allowedAdminKeys = try allowAdminKey.map { try KeyFile.read($0).publicKey }
+        } else if !(allowClientKey + allowWorkerKey + allowAdminKey).isEmpty {
+            throw ValidationError("--allow-client-key, --allow-worker-key and --allow-admin-key need --keys (the coordinator's own key pair)")
         }
         let coordinator = try Coordinator(configuration: configuration, context: ZMQContext(), logger: logger)
         try coordinator.run { stop.isRaised }

@@ -110,7 +110,8 @@ final class PipelineRun {
         let common = ["--data-dir", root, "--log-level", "info"]
         try group.start("coordinator", executable: "cuentista", ["coordinator", "--bind", endpoint] + common)
         for (name, executable) in [("tokenizer-1", "cuentista-tokenizer"), ("prep-1", "cuentista-prep"), ("trainer-1", "cuentista-trainer")] {
-            try group.start(name, executable: executable, ["--coordinator", endpoint] + common)
+            // Workers find the worker endpoint in the data directory.
+            try group.start(name, executable: executable, common)
         }
         self.group = group
         try waitForWorkers(["tokenize", "prepare", "train"])
@@ -223,7 +224,7 @@ final class PipelineRun {
             return
         }
         try group!.start("generator-1", executable: "cuentista-generator",
-                         ["--coordinator", endpoint, "--data-dir", root, "--model", "models/base", "--max-batch", "8", "--log-level", "info"])
+                         ["--data-dir", root, "--model", "models/base", "--max-batch", "8", "--log-level", "info"])
         try waitForWorkers(["generate"])
     }
 

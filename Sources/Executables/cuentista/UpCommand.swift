@@ -31,7 +31,8 @@ struct UpCommand: ParsableCommand {
         var group = try ProcessGroup(logDirectory: (data as NSString).appendingPathComponent("logs"))
         let common = ["--data-dir", data, "--log-level", logLevel]
         try group.start("coordinator", executable: "cuentista", ["coordinator", "--bind", bind] + common)
-        let connect = ["--coordinator", bind] + common
+        // Workers find the worker endpoint in the data directory (coordinator/workers.ipc).
+        let connect = common
         for i in 0..<tokenizers { try group.start("tokenizer-\(i + 1)", executable: "cuentista-tokenizer", connect + (tokenizer.map { ["--tokenizer", $0] } ?? [])) }
         for i in 0..<preps { try group.start("prep-\(i + 1)", executable: "cuentista-prep", connect) }
         for i in 0..<trainers { try group.start("trainer-\(i + 1)", executable: "cuentista-trainer", connect) }

@@ -57,6 +57,18 @@ public enum CoordinatorEndpoint {
 }
 
 extension CoordinatorEndpoint {
+    /// Where workers connect by default: a Unix socket in the data directory they share (its
+    /// folder is the operator's only). Across hosts, the coordinator's `--worker-bind` names a
+    /// TCP endpoint instead, with CurveZMQ worker keys.
+    public static func workers(in dataDirectory: String) -> String {
+        "ipc://" + ((dataDirectory as NSString).standardizingPath as NSString).appendingPathComponent("coordinator/workers.ipc")
+    }
+
+    /// The file of an `ipc://` endpoint.
+    public static func ipcPath(_ endpoint: String) -> String? {
+        endpoint.hasPrefix("ipc://") ? String(endpoint.dropFirst("ipc://".count)) : nil
+    }
+
     /// Reachable from this machine only: loopback TCP, a Unix socket, in-process.
     public static func isLocal(_ endpoint: String) -> Bool {
         for prefix in ["ipc://", "inproc://", "tcp://127.", "tcp://localhost:", "tcp://[::1]:"] where endpoint.hasPrefix(prefix) {

@@ -2,26 +2,34 @@ import CZMQ
 import Foundation
 import Logging
 
-/// The ZeroMQ authentication handler (RFC 27/ZAP) for CurveZMQ servers: a connection is
-/// accepted only when its client public key is in the allowed set. libzmq asks it over the
+/// The ZeroMQ authentication handler (RFC 27/ZAP) for CurveZMQ servers. Each server socket
+/// names its ZAP domain (`clients`, `workers`); a connection is accepted only when its public
+/// key is allowed in that domain, and it is given the key's role there as its User-Id,
+/// `role:key` (read back per message with `receiveWithUserId`). libzmq asks over the
 /// in-process endpoint `inproc://zeromq.zap.01`; the owner's loop calls `serve()`.
 public final class ZAPHandler {
     public let socket: ZMQSocket
-    let allowed: Set<[UInt8]>
+    /// domain -> public key (32 bytes) -> role.
+    let roles: [String: [[UInt8]: String]]
     let logger: Logger
     public private(set) var refused = 0
+    /// When the next refusal may be logged (nanoseconds of uptime).
+    private var nextWarning: UInt64 = 0
 
-    /// `allowedClientKeys`: Z85 public keys (40 characters each).
-    public init(context: ZMQContext, allowedClientKeys: Set<String>, logger: Logger) throws(ZMQError) {
+    /// `roles`: for each domain, the Z85 public keys (40 characters) allowed in it and the role
+    /// each gets there.
+    public init(context: ZMQContext, roles: [String: [String: String]], logger: Logger) throws(ZMQError) {
         socket = try ZMQSocket(context, .rep)
         try socket.setMaxMessageSize(64 << 10)
         try socket.bind("inproc://zeromq.zap.01")
-        var keys = Set<[UInt8]>()
-        for key in allowedClientKeys {
-            var decoded = [UInt8](repeating: 0, count: 32)
-            if key.utf8.count == 40, zmq_z85_decode(&decoded, key) != nil { keys.insert(decoded) }
+        var decodedRoles: [String: [[UInt8]: String]] = [:]
+        for (domain, keys) in roles {
+            for (key, role) in keys {
+                var decoded = [UInt8](repeating: 0, count: 32)
+                if key.utf8.count == 40, zmq_z85_decode(&decoded, key) != nil { decodedRoles[domain, default: [:]][decoded] = role }
+            }
         }
-        allowed = keys
+        self.roles = decodedRoles
         self.logger = logger
     }
 
@@ -29,16 +37,22 @@ public final class ZAPHandler {
     public func serve() {
         while let frames = try? socket.receive(dontWait: true) {
             guard frames.count >= 6 else { continue }
-            let version = frames[0], requestId = frames[1], address = String(decoding: frames[3], as: UTF8.self)
-            let mechanism = String(decoding: frames[5], as: UTF8.self)
+            let version = frames[0], requestId = frames[1], domain = String(decoding: frames[2], as: UTF8.self)
+            let address = String(decoding: frames[3], as: UTF8.self), mechanism = String(decoding: frames[5], as: UTF8.self)
             let key = frames.count > 6 ? frames[6] : []
-            let ok = mechanism == "CURVE" && allowed.contains(key)
-            if !ok {
+            let role = mechanism == "CURVE" ? roles[domain]?[key] : nil
+            if role == nil {
                 refused += 1
-                logger.warning("refused a \(mechanism) connection from \(address): its key is not among the allowed client keys")
+                // Bounded: a flood of strangers must not fill the log.
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now >= nextWarning {
+                    logger.warning("refused a \(mechanism) connection from \(address) on the \(domain) endpoint: its key is not allowed there (refused so far: \(refused))")
+                    nextWarning = now + 1_000_000_000
+                }
             }
-            try? socket.send([version, requestId, Array((ok ? "200" : "400").utf8), Array((ok ? "OK" : "key not allowed").utf8),
-                              ok ? Array(Z85.encode(key).utf8) : [], []])
+            let userId = role.map { "\($0):\(Z85.encode(key))" } ?? ""
+            try? socket.send([version, requestId, Array((role != nil ? "200" : "400").utf8),
+                              Array((role != nil ? "OK" : "key not allowed here").utf8), Array(userId.utf8), []])
         }
     }
 }
@@ -48,6 +62,6 @@ enum Z85 {
         guard bytes.count % 4 == 0 else { return "" }
         var out = [CChar](repeating: 0, count: bytes.count * 5 / 4 + 1)
         _ = zmq_z85_encode(&out, bytes, bytes.count)
-        return String(cString: out)
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -139,6 +139,18 @@ public final class ZMQSocket {
 
     /// Receives one multipart message; nil when none waits (with `dontWait`) or a signal interrupted.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
+        try receive(dontWait: dontWait, userId: nil)
+    }
+
+    /// Receives one multipart message and the `User-Id` its connection was given by the ZAP
+    /// handler ("" without one).
+    public func receiveWithUserId(dontWait: Bool = false) throws(ZMQError) -> (frames: [[UInt8]], userId: String)? {
+        var userId = ""
+        guard let frames = try receive(dontWait: dontWait, userId: &userId) else { return nil }
+        return (frames, userId)
+    }
+
+    private func receive(dontWait: Bool, userId: UnsafeMutablePointer<String>?) throws(ZMQError) -> [[UInt8]]? {
         var frames: [[UInt8]] = []
         var message = zmq_msg_t()
         zmq_msg_init(&message)
@@ -149,6 +161,9 @@ public final class ZMQSocket {
                 if frames.isEmpty && (code == EAGAIN || code == EINTR) { return nil }
                 if code == EINTR { continue }
                 throw ZMQError("zmq_msg_recv", code: code)
+            }
+            if frames.isEmpty, let userId, let value = zmq_msg_gets(&message, "User-Id") {
+                userId.pointee = String(decoding: UnsafeRawBufferPointer(start: value, count: strlen(value)), as: UTF8.self)
             }
             let size = zmq_msg_size(&message)
             let data = zmq_msg_data(&message)
