@@ -76,9 +76,9 @@ struct DecodingTests {
         #expect(throws: WireDecodingError.unknownEnumValue(field: "GenerationParameters.strategy", value: 3)) {
             try GenerateRequest(wire: [0x32, 0x02, 0x08, 0x03])
         }
-        // TokenizeReply.error (1) { code (1) = 11 }.
-        #expect(throws: WireDecodingError.unknownEnumValue(field: "Error.code", value: 11)) {
-            try TokenizeReply(wire: [0x0a, 0x02, 0x08, 0x0b])
+        // TokenizeReply.error (1) { code (1) = 12 }.
+        #expect(throws: WireDecodingError.unknownEnumValue(field: "Error.code", value: 12)) {
+            try TokenizeReply(wire: [0x0a, 0x02, 0x08, 0x0c])
         }
         #expect(throws: WireDecodingError.self) { try GenerateEvent(wire: [0x22, 0x04, 0x0a, 0x02, 0x20, 0x06]) }
     }
