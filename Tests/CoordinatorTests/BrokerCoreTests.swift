@@ -29,7 +29,7 @@ struct BrokerCoreTests {
         let otherService = WorkerHello(version: .v1, service: "generate").wire()
         #expect(broker.worker("Y", 1, [Array("tokenize".utf8), otherService]).toWorker("Y").map(\.command) == [Self.disconnect])
         #expect(broker.heartbeat("Z").toWorker("Z").map(\.command) == [Self.disconnect])
-        #expect(broker.reply("Z", to: BrokerHarness.id("C1"), [1]).toWorker("Z").map(\.command) == [Self.disconnect])
+        #expect(broker.reply("Z", to: BrokerHarness.address("C1"), [1]).toWorker("Z").map(\.command) == [Self.disconnect])
         #expect(try broker.registered() == [:])
     }
 
@@ -38,10 +38,10 @@ struct BrokerCoreTests {
         let broker = try BrokerHarness()
         broker.ready("W1", "tokenize")
         let request = broker.request(from: "C1", "tokenize", [1, 2, 3]).requests(to: "W1")
-        #expect(request.count == 1 && request[0].address == BrokerHarness.id("C1") && request[0].body == [1, 2, 3])
-        let replies = broker.reply("W1", to: BrokerHarness.id("C1"), [9]).toClient("C1")
+        #expect(request.count == 1 && request[0].address == BrokerHarness.address("C1") && request[0].body == [1, 2, 3])
+        let replies = broker.reply("W1", to: BrokerHarness.address("C1"), [9]).toClient("C1")
         #expect(replies.count == 1 && replies[0].final && replies[0].service == "tokenize" && replies[0].body == [9])
-        #expect(broker.reply("W1", to: BrokerHarness.id("C2"), [9]).isEmpty)
+        #expect(broker.reply("W1", to: BrokerHarness.address("C2"), [9]).isEmpty)
         // The least loaded worker gets the next request; the longest registered on a tie.
         broker.ready("W2", "tokenize", capacity: 2)
         #expect(broker.request(from: "C3", "tokenize", [3]).requests(to: "W1").count == 1)
@@ -56,7 +56,7 @@ struct BrokerCoreTests {
         #expect(broker.request(from: "C3", "generate", Self.generate("b")).isEmpty)
         #expect(broker.advance(4000).toClient("C2").isEmpty)
         // A worker that arrives in time gets the waiting requests.
-        #expect(broker.ready("G1", "generate", capacity: 1).requests(to: "G1").map(\.address) == [BrokerHarness.id("C2")])
+        #expect(broker.ready("G1", "generate", capacity: 1).requests(to: "G1").map(\.address) == [BrokerHarness.address("C2")])
         #expect(broker.unreachable("G1").toClient("C3").isEmpty)
         // C2's request went back to the queue; with no generator left, both wait out the rest.
         let expired = broker.advance(2000)
@@ -78,7 +78,7 @@ struct BrokerCoreTests {
             broker.heartbeat("W2")
             moved += broker.advance(1000).requests(to: "W2")
         }
-        #expect(moved.map(\.address) == [BrokerHarness.id("C1")])
+        #expect(moved.map(\.address) == [BrokerHarness.address("C1")])
         #expect(try broker.registered() == ["tokenize": ["W2"]])
     }
 
@@ -93,7 +93,7 @@ struct BrokerCoreTests {
         }
         broker.ready("G1", "generate")
         broker.request(from: "C2", "generate", Self.generate("r"))
-        #expect(broker.reply("G1", to: BrokerHarness.id("C2"), [7], final: false).toClient("C2").map(\.final) == [false])
+        #expect(broker.reply("G1", to: BrokerHarness.address("C2"), [7], final: false).toClient("C2").map(\.final) == [false])
         let stopped = broker.unreachable("G1").toClient("C2")
         #expect(stopped.first?.error?.code == .internal && stopped.first?.error?.message.contains("middle of its stream") == true)
         #expect(broker.ready("G2", "generate").requests(to: "G2").isEmpty)
@@ -119,15 +119,18 @@ struct BrokerCoreTests {
         broker.ready("G1", "generate", capacity: 1)
         broker.request(from: "C1", "generate", Self.generate("r1"))
         broker.request(from: "C2", "generate", Self.generate("r2"))
-        func cancel(_ id: String) -> Sent {
-            broker.request(from: "C3", "generate", GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: id))).wire())
+        func cancel(_ id: String, on channel: BrokerCore.Channel = .admins, from client: String = "C3") -> Sent {
+            broker.request(from: client, "generate", GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: id))).wire(), on: channel)
         }
+        // Another ordinary client cannot cancel them: they are not its requests.
+        #expect(cancel("r2", on: .clients, from: "C9").toClient("C9").first?.error?.code == .notFound)
+        #expect(cancel("r1", on: .clients, from: "C9").requests(to: "G1").isEmpty)
         let queued = cancel("r2")
         #expect(queued.toClient("C2").first?.error?.code == .cancelled)
         #expect(try queued.toClient("C3").map { try GenerateEvent(wire: $0.body).requestId } == ["r2"])
         let decoding = cancel("r1")
         let forwarded = decoding.requests(to: "G1")
-        #expect(forwarded.count == 1 && forwarded[0].address == BrokerHarness.id("C1"))
+        #expect(forwarded.count == 1 && forwarded[0].address == BrokerHarness.address("C1"))
         #expect(try GeneratorCall(wire: forwarded[0].body).call == .cancel(CancelRequest(version: .v1, requestId: "r1")))
         #expect(decoding.toClient("C3").count == 1)
         #expect(cancel("nope").toClient("C3").first?.error?.code == .notFound)
@@ -139,7 +142,7 @@ struct BrokerCoreTests {
         broker.ready("G1", "generate", capacity: 1)
         broker.request(from: "C1", "generate", Self.generate("r1"))
         let gone = broker.unreachable("C1").requests(to: "G1")
-        #expect(gone.count == 1 && gone[0].address == BrokerHarness.id("C1"))
+        #expect(gone.count == 1 && gone[0].address == BrokerHarness.address("C1"))
         #expect(try GeneratorCall(wire: gone[0].body).call == .cancel(CancelRequest(version: .v1, requestId: "")))
         #expect(broker.request(from: "C2", "generate", Self.generate("r2")).requests(to: "G1").count == 1)
     }
@@ -236,17 +239,18 @@ struct BrokerCoreTests {
     func cancelAndFollow() throws {
         let broker = try BrokerHarness()
         let queued = try broker.submit(BrokerHarness.prepareSpec())
-        #expect(try broker.jobs(from: "F1", .follow(queued)).toClient("F1").map(\.final) == [false])
-        let cancelled = broker.jobs(from: "C1", .cancel(queued))
+        // F1, F2 and C1 are the operator (it acts on every job).
+        #expect(try broker.jobs(from: "F1", .follow(queued), on: .admins).toClient("F1").map(\.final) == [false])
+        let cancelled = broker.jobs(from: "C1", .cancel(queued), on: .admins)
         #expect(try cancelled.jobReplies(to: "F1").map(\.reply) .count == 1 && cancelled.toClient("F1").map(\.final) == [true])
         #expect(try broker.status(queued).state == .cancelled)
 
         let running = try broker.submit(BrokerHarness.prepareSpec(out: "prepared/b"))
         broker.ready("P1", "prepare")
-        broker.jobs(from: "F2", .follow(running))
+        broker.jobs(from: "F2", .follow(running), on: .admins)
         let progress = JobReply(reply: .progress(JobProgress(jobId: running, step: 3)))
         #expect(try broker.reply("P1", to: Self.jobAddress(running), progress.wire(), final: false).jobReplies(to: "F2") == [progress])
-        let stop = try broker.jobs(from: "C1", .cancel(running)).assignments(to: "P1")
+        let stop = try broker.jobs(from: "C1", .cancel(running), on: .admins).assignments(to: "P1")
         #expect(stop.map(\.action) == [.cancel(true)])
         let end = broker.reply("P1", to: Self.jobAddress(running), JobReply(reply: .status(JobStatus(jobId: running, state: .cancelled))).wire())
         guard case let .status(final) = try end.jobReplies(to: "F2").last?.reply else { Issue.record("no final status"); return }
@@ -279,7 +283,8 @@ struct BrokerCoreTests {
         broker.ready("G1", "generate")
         broker.ready("G2", "generate")
         let call = GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/x"))).wire()
-        let sent = broker.request(from: "C1", "generate", call)
+        // The operator switches (an admin's call).
+        let sent = broker.request(from: "C1", "generate", call, on: .admins)
         let (toG1, toG2) = (sent.requests(to: "G1"), sent.requests(to: "G2"))
         #expect(toG1.count == 1 && toG2.count == 1 && toG1[0].address == toG2[0].address && toG1[0].address.first == 0)
         let info = GenerateEvent(event: .model(ModelInfo(model: "models/x"))).wire()
@@ -288,7 +293,7 @@ struct BrokerCoreTests {
         #expect(answer.count == 1 && answer[0].final && answer[0].body == info)
         // With no generator at all the switch is refused.
         broker.unreachable("G1")
-        #expect(broker.request(from: "C2", "generate", call).toClient("C2").first?.error?.code == .unknownService)
+        #expect(broker.request(from: "C2", "generate", call, on: .admins).toClient("C2").first?.error?.code == .unknownService)
     }
 
     @Test("frames that cannot be parsed are dropped and counted; another MDP version gets BAD_VERSION; the coordinator's services answer bad bodies with an error")
@@ -319,7 +324,7 @@ struct BrokerCoreTests {
         let request = try #require(broker.request(from: "C1", "tokenize", [5]).messages.first { $0.frames[0] == BrokerHarness.id("W1") })
         #expect(broker.undelivered(request).toClient("C1").isEmpty)
         let moved = broker.ready("W2", "tokenize").requests(to: "W2")
-        #expect(moved.map(\.address) == [BrokerHarness.id("C1")] && moved.first?.body == [5])
+        #expect(moved.map(\.address) == [BrokerHarness.address("C1")] && moved.first?.body == [5])
     }
 
     @Test("a client too slow to read stops following and its generation is cancelled, but its waiting requests stay; a client gone loses them")
@@ -334,7 +339,7 @@ struct BrokerCoreTests {
                          .generate(GenerateRequest(version: .v1, requestId: "r2", prompt: .text("Había una vez")))])
         #expect(broker.request(from: "C2", "generate", Self.generate("r3")).requests(to: "G1").isEmpty)
         broker.unreachable("C2", gone: true)
-        broker.reply("G1", to: BrokerHarness.id("C1"), [1])
+        broker.reply("G1", to: BrokerHarness.address("C1"), [1])
         #expect(broker.advance(1).requests(to: "G1").isEmpty)
     }
 
@@ -392,5 +397,53 @@ struct BrokerCoreTests {
         let onWorkers = Sent(broker.core.handle([BrokerHarness.id("W9"), [], Array("MDPC02".utf8), [1], Array(InternalService.status.utf8),
                                                  StatusRequest(version: .v1).wire()], from: .workers, now: broker.clock))
         #expect(onWorkers.isEmpty && broker.core.refusedRole == 3)
+    }
+
+    @Test("work belongs to whoever submitted it: another client sees, follows and cancels none of it; the same CurveZMQ key on a new connection does; an admin does")
+    func ownership() throws {
+        let broker = try BrokerHarness()
+        let alice = "client:" + String(repeating: "A", count: 40), bob = "client:" + String(repeating: "B", count: 40)
+        let admin = "admin:" + String(repeating: "C", count: 40)
+        let id = try broker.submit(BrokerHarness.prepareSpec(), from: "A1", userId: alice)
+        func replies(_ request: JobRequest.Request, from client: String, userId: String) throws -> [JobReply] {
+            try broker.jobs(from: client, request, userId: userId).jobReplies(to: client)
+        }
+        for request in [JobRequest.Request.status(id), .follow(id), .cancel(id)] {
+            let denied = try replies(request, from: "B1", userId: bob)
+            guard case let .error(error)? = denied.first?.reply else { Issue.record("\(denied)"); continue }
+            #expect(error.code == .notFound && error.message == "no job \(id)")
+        }
+        guard case let .list(list)? = try replies(.list(true), from: "B1", userId: bob).first?.reply else { Issue.record("no list"); return }
+        #expect(list.jobs.isEmpty)
+        guard case let .list(own)? = try replies(.list(true), from: "A2", userId: alice).first?.reply else { Issue.record("no list"); return }
+        #expect(own.jobs.map(\.jobId) == [id])
+        // Without CurveZMQ the connection is the identity: a second connection is someone else.
+        let plain = try broker.submit(BrokerHarness.prepareSpec(out: "prepared/plain"), from: "P-conn-1")
+        guard case .error? = try broker.jobs(from: "X-conn-2", .status(plain)).jobReplies(to: "X-conn-2").first?.reply else { Issue.record("seen"); return }
+        // An admin key sees and cancels anyone's.
+        guard case let .status(cancelled)? = try replies(.cancel(id), from: "K1", userId: admin).first?.reply else { Issue.record("admin"); return }
+        #expect(cancelled.state == .cancelled)
+        // Switching the model is an admin's (or the operator endpoint's) only.
+        broker.ready("G1", "generate")
+        let call = GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/x"))).wire()
+        #expect(broker.request(from: "B1", "generate", call, userId: bob).toClient("B1").first?.error?.code == .permissionDenied)
+        #expect(broker.request(from: "K1", "generate", call, userId: admin).requests(to: "G1").count == 1)
+    }
+
+    @Test("an output folder belongs to its job: another owner's, or an unfinished job's, is refused, inside or around it too")
+    func outputFolders() throws {
+        let broker = try BrokerHarness()
+        let alice = "client:" + String(repeating: "A", count: 40), bob = "client:" + String(repeating: "B", count: 40)
+        _ = try broker.submit(BrokerHarness.prepareSpec(out: "runs/alice"), from: "A1", userId: alice)
+        for out in ["runs/alice", "runs/alice/sub", "runs", "./runs/alice/"] {
+            let sent = broker.jobs(from: "B1", .submit(BrokerHarness.prepareSpec(out: out).wire), userId: bob)
+            guard case let .error(error)? = try sent.jobReplies(to: "B1").first?.reply else { Issue.record("\(out) accepted"); continue }
+            #expect(error.field == "out" && error.code == .invalidArgument, "\(error)")
+        }
+        // Alice's own second job into it waits for none: refused while the first runs too.
+        guard case .error? = try broker.jobs(from: "A1", .submit(BrokerHarness.prepareSpec(out: "runs/alice").wire), userId: alice).jobReplies(to: "A1").first?.reply else {
+            Issue.record("two unfinished jobs share a folder"); return
+        }
+        #expect(try broker.submit(BrokerHarness.prepareSpec(out: "runs/bob"), from: "B1", userId: bob).hasPrefix("job-"))
     }
 }

@@ -31,12 +31,18 @@ final class BrokerHarness {
 
     static func id(_ name: String) -> [UInt8] { Array(name.utf8) }
 
+    /// A client's address inside the core, as workers see it: its endpoint's tag, then its id.
+    static func address(_ client: String, on channel: BrokerCore.Channel = .clients) -> [UInt8] {
+        [channel == .admins ? 2 : 1] + id(client)
+    }
+
     // MARK: inputs
 
     /// A client's REQUEST (service.proto: [""] ["MDPC02"] [0x01] [service] [body]).
+    /// A client's REQUEST; `userId` as the ZAP handler would give it (`role:key`).
     @discardableResult
-    func request(from client: String, _ service: String, _ body: [UInt8]) -> Sent {
-        Sent(core.handle([Self.id(client), [], Array("MDPC02".utf8), [1], Array(service.utf8), body], from: .clients, now: clock))
+    func request(from client: String, _ service: String, _ body: [UInt8], on channel: BrokerCore.Channel = .clients, userId: String = "") -> Sent {
+        Sent(core.handle([Self.id(client), [], Array("MDPC02".utf8), [1], Array(service.utf8), body], from: channel, userId: userId, now: clock))
     }
 
     func worker(_ name: String, _ command: UInt8, _ rest: [[UInt8]] = [], on channel: BrokerCore.Channel = .workers) -> Sent {
@@ -79,26 +85,27 @@ final class BrokerHarness {
     @discardableResult
     func undelivered(_ message: BrokerCore.Message) -> Sent { Sent(core.unreachable(message, gone: true, now: clock)) }
 
-    func jobs(from client: String, _ request: JobRequest.Request) -> Sent {
-        self.request(from: client, InternalService.jobs, JobRequest(version: .v1, request: request).wire())
+    func jobs(from client: String, _ request: JobRequest.Request, on channel: BrokerCore.Channel = .clients, userId: String = "") -> Sent {
+        self.request(from: client, InternalService.jobs, JobRequest(version: .v1, request: request).wire(), on: channel, userId: userId)
     }
 
     /// Submits a job and returns its id.
-    func submit(_ spec: JobSpec, from client: String = "submitter") throws -> String {
-        let sent = jobs(from: client, .submit(spec.wire))
+    func submit(_ spec: JobSpec, from client: String = "submitter", userId: String = "") throws -> String {
+        let sent = jobs(from: client, .submit(spec.wire), userId: userId)
         guard case let .status(status) = try sent.jobReplies(to: client).last?.reply else { throw HarnessError("no status for the submission") }
         return status.jobId
     }
 
     func status(_ id: String) throws -> JobStatus {
-        guard case let .status(status) = try jobs(from: "probe", .status(id)).jobReplies(to: "probe").last?.reply else {
+        // The operator's endpoint: it sees every job.
+        guard case let .status(status) = try jobs(from: "probe", .status(id), on: .admins).jobReplies(to: "probe").last?.reply else {
             throw HarnessError("no status for \(id)")
         }
         return status
     }
 
     func registered() throws -> [String: [String]] {
-        let sent = request(from: "probe", InternalService.status, StatusRequest(version: .v1).wire())
+        let sent = request(from: "probe", InternalService.status, StatusRequest(version: .v1).wire(), on: .admins)
         guard let body = sent.toClient("probe").last?.body else { throw HarnessError("no status reply") }
         let reply = try StatusReply(wire: body)
         return Dictionary(uniqueKeysWithValues: reply.services.map { ($0.service, $0.workers.map(\.workerId)) })
@@ -148,7 +155,7 @@ struct Sent {
     func requests(to name: String) -> [ToWorker] { toWorker(name).filter { $0.command == 2 } }
 
     func toClient(_ name: String) -> [ToClient] {
-        messages.filter { $0.channel == .clients && $0.frames[0] == BrokerHarness.id(name) && $0.frames[2] == Array("MDPC02".utf8) }
+        messages.filter { $0.channel != .workers && $0.frames[0] == BrokerHarness.id(name) && $0.frames[2] == Array("MDPC02".utf8) }
             .map { ToClient(final: $0.frames[3] == [3], service: String(decoding: $0.frames[4], as: UTF8.self), body: $0.frames[5]) }
     }
 

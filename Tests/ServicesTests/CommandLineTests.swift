@@ -27,7 +27,8 @@ struct CommandLineTests {
         try system.waitForWorkers("train", count: 1)
         try system.waitForWorkers("prepare", count: 1)
         try system.waitForWorkers("tokenize", count: 1)
-        let connection = ["--coordinator", system.endpoint]
+        // The operator: the CLI finds the coordinator's operator endpoint in the data directory.
+        let connection = ["--data-dir", system.data]
 
         let status = try Self.run(["status"] + connection)
         #expect(status.status == 0)
@@ -54,6 +55,12 @@ struct CommandLineTests {
         #expect(missing.status != 0 && missing.output.contains("no job job-000099"))
         let invalid = try Self.run(["jobs", "submit", "train", "--model", "models/tiny", "--data", "prepared/p", "--out", "runs/x", "--lr", "0"] + connection)
         #expect(invalid.status != 0 && invalid.output.contains("invalid --lr"), "\(invalid.output)")
+        // An ordinary client (the TCP endpoint, no CurveZMQ: its connection is its identity) sees
+        // none of the operator's jobs and cannot cancel them.
+        let stranger = ["--coordinator", system.endpoint]
+        #expect(try Self.run(["jobs", "list"] + stranger).output.split(separator: "\n").filter { $0.contains("succeeded") }.isEmpty)
+        let foreign = try Self.run(["jobs", "cancel", "job-000002"] + stranger)
+        #expect(foreign.status != 0 && foreign.output.contains("no job job-000002"), "\(foreign.output)")
 
         // Ctrl-C: every child stops, then `up` itself.
         kill(up.processIdentifier, SIGINT)

@@ -94,7 +94,13 @@ struct GeneratorServiceTests {
         let streaming = try MajordomoClient(context: system.context, endpoint: system.endpoint)
         try streaming.send(service: "generate", body: GeneratorCall(call: .generate(GenerateRequest(version: .v1, requestId: "long", prompt: .text("Había"), parameters: long, stream: true))).wire())
         for _ in 0..<3 { _ = try #require(try streaming.receive(timeoutMilliseconds: 10_000)) }
-        let canceller = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        // Another ordinary client cannot cancel it (not its request): as if it did not exist.
+        let stranger = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        let denied = try GenerateEvent(wire: stranger.request(service: "generate", body: GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "long"))).wire()))
+        guard case let .error(notYours) = denied.event else { Issue.record("\(denied)"); return }
+        #expect(notYours.code == .notFound)
+        // The operator can.
+        let canceller = try MajordomoClient(context: system.context, endpoint: system.adminEndpoint)
         let sent = Date()
         let ack = try canceller.request(service: "generate", body: GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "long"))).wire())
         #expect(try GenerateEvent(wire: ack) == GenerateEvent(requestId: "long"))
@@ -207,7 +213,7 @@ struct GeneratorServiceTests {
         let refusals = refusalTimes.withLock { $0 }.sorted()
         #expect(!refusals.isEmpty && refusals[refusals.count / 2] < 1.0, "median refusal after \(refusals.isEmpty ? -1 : refusals[refusals.count / 2]) s")
         // The long requests end on cancel; each gets its answer.
-        let canceller = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        let canceller = try MajordomoClient(context: system.context, endpoint: system.adminEndpoint)
         for i in 0..<8 {
             _ = try canceller.request(service: "generate", body: GeneratorCall(call: .cancel(CancelRequest(version: .v1, requestId: "long\(i)"))).wire())
         }
@@ -227,8 +233,8 @@ struct GeneratorServiceTests {
     @Test("bad input: invalid parameters, unknown model, prompt beyond the context, no prompt, garbage, wrong version")
     func badInput() throws {
         let system = try Self.system()
-        func error(_ call: GeneratorCall) throws -> ErrorReply? {
-            let client = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        func error(_ call: GeneratorCall, endpoint: String? = nil) throws -> ErrorReply? {
+            let client = try MajordomoClient(context: system.context, endpoint: endpoint ?? system.endpoint)
             let event = try GenerateEvent(wire: client.request(service: "generate", body: call.wire(), timeoutMilliseconds: 10_000))
             if case let .error(e) = event.event { return e }
             return nil
@@ -256,9 +262,12 @@ struct GeneratorServiceTests {
         let garbage = try GenerateEvent(wire: client.request(service: "generate", body: [0xFF, 0xFF]))
         guard case let .error(g) = garbage.event else { Issue.record("garbage accepted"); return }
         #expect(g.code == .malformed)
-        let switchMissing = try #require(try error(GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/none")))))
+        // Switching is an admin's: refused to an ordinary client; the operator's bad names are NOT_FOUND.
+        let switchDenied = try #require(try error(GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/tiny")))))
+        #expect(switchDenied.code == .permissionDenied)
+        let switchMissing = try #require(try error(GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/none"))), endpoint: system.adminEndpoint))
         #expect(switchMissing.code == .notFound)
-        let switchJob = try #require(try error(GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "job:job-000404")))))
+        let switchJob = try #require(try error(GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "job:job-000404"))), endpoint: system.adminEndpoint))
         #expect(switchJob.code == .notFound)
         // Still serving the same model.
         let ok = try system.generate(GenerateRequest(version: .v1, requestId: "ok", prompt: .text("Había"), parameters: Self.parameters { $0.maxNewTokens = 4 }))
@@ -308,8 +317,8 @@ struct GeneratorServiceTests {
         #expect(final.model == "runs/ft/final")
         #expect(final.completions[0].tokens.map { Int32(bitPattern: $0) } == (try Self.local("\(system.data)/runs/ft/final", "Había", greedy))[0].tokens)
 
-        // Back to the first model by name, then by job id.
-        let client = try MajordomoClient(context: system.context, endpoint: system.endpoint)
+        // Back to the first model by name, then by job id (the operator's calls).
+        let client = try MajordomoClient(context: system.context, endpoint: system.adminEndpoint)
         let back = try GenerateEvent(wire: client.request(service: "generate", body: GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/tiny"))).wire()))
         #expect(back.event == .model(ModelInfo(model: "models/tiny", parameters: 141_056, context: 128, vocabSize: 512)))
         let byJob = try GenerateEvent(wire: client.request(service: "generate", body: GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "job:\(train.jobId)"))).wire()))

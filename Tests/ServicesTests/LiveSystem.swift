@@ -79,9 +79,13 @@ final class LiveSystem {
     /// Where workers connect (not `endpoint`, which is the clients').
     var workerEndpoint: String { CoordinatorEndpoint.workers(in: data) }
 
+    /// A client on the operator's endpoint (an admin: it sees every job, as the tests need);
+    /// `endpoint` is where ordinary clients connect.
     func client(timeoutMilliseconds: Int = 10_000) throws -> ServiceClient {
-        try ServiceClient(context: context, endpoint: endpoint, timeoutMilliseconds: timeoutMilliseconds)
+        try ServiceClient(context: context, endpoint: adminEndpoint, timeoutMilliseconds: timeoutMilliseconds)
     }
+
+    var adminEndpoint: String { CoordinatorEndpoint.admin(in: data) }
 
     func log(_ name: String) -> String { (try? String(contentsOfFile: "\(data)/logs/\(name).log", encoding: .utf8)) ?? "" }
 

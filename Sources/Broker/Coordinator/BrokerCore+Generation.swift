@@ -13,7 +13,9 @@ extension BrokerCore {
     /// A cancel goes where its request is: out of the queue here, or to the generator decoding it.
     func cancelGeneration(from client: [UInt8], _ cancel: CancelRequest) {
         let ack = GenerateEvent(requestId: cancel.requestId).wire()
-        if let index = queues["generate", default: []].firstIndex(where: { $0.requestId == cancel.requestId && !cancel.requestId.isEmpty }) {
+        // Only the sender's own requests (any, for an admin); another's is as if unknown.
+        func mine(_ request: PendingRequest) -> Bool { caller.admin || request.owner == caller.name }
+        if let index = queues["generate", default: []].firstIndex(where: { $0.requestId == cancel.requestId && !cancel.requestId.isEmpty && mine($0) }) {
             let request = queues["generate"]!.remove(at: index)
             sendToClient(request.client, service: "generate", body: GenerateEvent(
                 event: .error(ErrorReply(code: .cancelled, message: "cancelled before it started")), requestId: request.requestId).wire(), final: true)
@@ -22,7 +24,8 @@ extension BrokerCore {
         }
         for identity in workerOrder {
             let worker = workers[identity]!
-            for case let .request(request) in worker.assignments where request.service == "generate" && request.requestId == cancel.requestId && !cancel.requestId.isEmpty {
+            for case let .request(request) in worker.assignments
+            where request.service == "generate" && request.requestId == cancel.requestId && !cancel.requestId.isEmpty && mine(request) {
                 // The generator matches the original client's address and the id.
                 sendToWorker(identity, .request, [request.client, [], GeneratorCall(call: .cancel(cancel)).wire()])
                 sendToClient(client, service: "generate", body: ack, final: true)
@@ -34,6 +37,10 @@ extension BrokerCore {
 
     /// Every generator switches; "job:<id>" names a finished train job's best model.
     func switchModel(from client: [UInt8]?, _ request: SwitchModelRequest) {
+        if let client, !caller.admin {
+            return replyError(to: client, service: "generate", code: .permissionDenied,
+                              "switching the model changes it for everyone: only an admin may (CurveZMQ --allow-admin-key, or the operator's endpoint)")
+        }
         var request = request
         if request.model.hasPrefix("job:") {
             let id = String(request.model.dropFirst(4))

@@ -29,17 +29,22 @@ extension BrokerCore {
             } catch {
                 return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, error.description, field: error.field)
             }
-            let job = JobRecord(id: store.newId(), spec: spec)
+            if let (other, out) = outputConflict(spec) {
+                return replyError(to: client, service: InternalService.jobs, code: .invalidArgument,
+                                  "\(out) is the output folder of \(other), which is not yours or has not finished; choose another --out", field: "out")
+            }
+            var job = JobRecord(id: store.newId(), spec: spec)
+            job.owner = caller.name
             do { try store.put(job) } catch {
                 return replyError(to: client, service: InternalService.jobs, code: .internal, "could not store the job: \(error)")
             }
             logger.info("\(job.id) queued (\(job.kind))")
             reply(JobReply(reply: .status(status(of: job))))
         case let .status(id):
-            guard let job = store.jobs[id] else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
+            guard let job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
             reply(JobReply(reply: .status(status(of: job))))
         case let .cancel(id):
-            guard var job = store.jobs[id] else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
+            guard var job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
             if job.state == .queued {
                 job.state = .cancelled
                 job.error = "cancelled before it started"
@@ -55,13 +60,13 @@ extension BrokerCore {
             }
             reply(JobReply(reply: .status(status(of: store.jobs[id]!))))
         case let .follow(id):
-            guard let job = store.jobs[id] else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
+            guard let job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
             if job.state.isFinished { return reply(JobReply(reply: .status(status(of: job)))) }
             followers[id, default: []].append(client)
             reply(JobReply(reply: .status(status(of: job))), final: false)
             if let progress = lastProgress[id] { reply(JobReply(reply: .progress(progress)), final: false) }
         case .list:
-            reply(JobReply(reply: .list(JobList(jobs: store.order.map { status(of: store.jobs[$0]!) }))))
+            reply(JobReply(reply: .list(JobList(jobs: store.order.compactMap(visibleJob).map(status(of:))))))
         case nil:
             replyError(to: client, service: InternalService.jobs, code: .invalidArgument, "the JobRequest names no request", field: "request")
         }
@@ -80,8 +85,33 @@ extension BrokerCore {
             byService[worker.service, default: []].append(worker.hello)
         }
         let services = byService.keys.sorted().map { WorkerStatus(service: $0, workers: byService[$0]!) }
-        let jobs = store.order.compactMap { store.jobs[$0] }.filter { !$0.state.isFinished }.map(status(of:))
+        let jobs = store.order.compactMap(visibleJob).filter { !$0.state.isFinished }.map(status(of:))
         sendToClient(client, service: InternalService.status, body: StatusReply(services: services, jobs: jobs).wire(), final: true)
+    }
+
+    /// A job the caller may see and act on: its own, or any for an admin. Anyone else's is
+    /// answered as if it did not exist.
+    func visibleJob(_ id: String) -> JobRecord? {
+        guard let job = store.jobs[id], caller.admin || job.owner == caller.name else { return nil }
+        return job
+    }
+
+    /// Each job writes a folder of its own: an `out` (or a folder inside it, or one holding it)
+    /// that another owner's job wrote, or that an unfinished job is writing, is refused.
+    func outputConflict(_ spec: JobSpec) -> (job: String, out: String)? {
+        let out = Self.folder(spec.out)
+        for id in store.order {
+            let job = store.jobs[id]!
+            let other = Self.folder(job.spec.out)
+            guard other == out || other.hasPrefix(out + "/") || out.hasPrefix(other + "/") else { continue }
+            if job.owner != caller.name || !job.state.isFinished { return (id, spec.out) }
+        }
+        return nil
+    }
+
+    /// A relative path in one spelling: `./runs//a/` is `runs/a` (`..` never gets this far).
+    static func folder(_ path: String) -> String {
+        path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
     }
 
     /// True when a queued or running prepare job will write `path` (a train job may wait for it).

@@ -17,7 +17,41 @@ public final class BrokerCore {
     /// Where a peer is connected: clients and workers are different principals, on different
     /// endpoints (sockets), so a client connection can never speak as a worker.
     public enum Channel: Sendable, Equatable {
-        case clients, workers
+        /// Clients; `admins` is the operator's own endpoint (a Unix socket in the data folder).
+        case clients, admins, workers
+
+        /// The first byte of a client's address inside the core: replies go back on the socket
+        /// the request came from, and equal routing ids of two sockets stay apart.
+        var clientTag: UInt8 { self == .admins ? 2 : 1 }
+    }
+
+    /// Who a request comes from: a CurveZMQ key (with its role), the operator's endpoint, or
+    /// without CurveZMQ the connection itself. Jobs and requests belong to their submitter;
+    /// admins act on everyone's.
+    public struct Principal: Sendable, Equatable {
+        public let name: String
+        public let admin: Bool
+
+        public init(name: String, admin: Bool) {
+            self.name = name
+            self.admin = admin
+        }
+
+        /// From the User-Id the ZAP handler gave the connection (`role:key`), or the channel
+        /// and the connection when there is none.
+        init(userId: String, channel: Channel, routingId: [UInt8]) {
+            if channel == .admins {
+                self.init(name: "operator", admin: true)
+            } else if userId.hasPrefix("admin:") {
+                self.init(name: String(userId.dropFirst(6)), admin: true)
+            } else if userId.hasPrefix("client:") {
+                self.init(name: String(userId.dropFirst(7)), admin: false)
+            } else {
+                self.init(name: "connection:" + routingId.map { String(format: "%02x", $0) }.joined(), admin: false)
+            }
+        }
+
+        public static let coordinator = Principal(name: "coordinator", admin: true)
     }
 
     /// A message to send on a channel's ROUTER socket: the peer's routing id, then the frames.
@@ -37,6 +71,8 @@ public final class BrokerCore {
         let body: [UInt8]
         /// When it arrived (milliseconds of the broker's clock).
         let received: UInt64
+        /// Who sent it (only they, or an admin, may cancel it).
+        var owner = ""
         var attempts = 0
         /// Generation requests: the client's id, for cancels.
         var requestId = ""
@@ -85,6 +121,8 @@ public final class BrokerCore {
     let data: DataDirectory
     /// The time of the input being handled (milliseconds of a monotonic clock).
     private(set) var now: UInt64
+    /// Who sent the input being handled.
+    var caller = Principal.coordinator
     /// What handling the current input decided to send.
     private var outbox: [Message] = []
     var nextHeartbeat: UInt64
@@ -134,9 +172,11 @@ public final class BrokerCore {
     }
 
     /// A message from a peer on `channel` (its routing id first).
-    public func handle(_ frames: [[UInt8]], from channel: Channel, now: UInt64) -> [Message] {
+    public func handle(_ frames: [[UInt8]], from channel: Channel, userId: String = "", now: UInt64) -> [Message] {
         self.now = max(self.now, now)
         dispatchedJobs = [:]
+        caller = Principal(userId: userId, channel: channel, routingId: frames.first ?? [])
+        defer { caller = .coordinator }
         handle(frames, from: channel)
         dispatch()
         return takeOutbox()
@@ -171,7 +211,7 @@ public final class BrokerCore {
                 removeWorker(peer, reason: gone ? "unreachable" : "not reading its messages")
             }
         } else {
-            clientVanished(peer, dropWaiting: gone)
+            clientVanished([message.channel.clientTag] + peer, dropWaiting: gone)
         }
         dispatch()
         return takeOutbox()
@@ -209,13 +249,14 @@ public final class BrokerCore {
 
     func handle(_ frames: [[UInt8]], from channel: Channel) {
         guard frames.count >= 4, frames[1].isEmpty else { return drop(frames, "no empty delimiter frame") }
-        let sender = frames[0], header = frames[2]
+        let header = frames[2]
+        let sender = channel == .workers ? frames[0] : [channel.clientTag] + frames[0]
         // Each endpoint speaks one side of the protocol: a worker command on the client
         // endpoint (a client posing as a worker) or a request on the worker endpoint is refused.
-        if (channel == .clients && header == Majordomo.workerHeader) || (channel == .workers && header != Majordomo.workerHeader) {
+        if (channel != .workers && header == Majordomo.workerHeader) || (channel == .workers && header != Majordomo.workerHeader) {
             refusedRole += 1
             if now >= nextRoleLog {
-                logger.warning("refused a \(channel == .clients ? "worker command on the client" : "non-worker message on the worker") endpoint (refused so far: \(refusedRole)); workers connect to the worker endpoint, clients to the client one")
+                logger.warning("refused a \(channel != .workers ? "worker command on the client" : "non-worker message on the worker") endpoint (refused so far: \(refusedRole)); workers connect to the worker endpoint, clients to the client one")
                 nextRoleLog = now + 1000
             }
             return
@@ -274,7 +315,7 @@ public final class BrokerCore {
             return replyError(to: client, service: service, code: .unknownService,
                               "no worker has registered service '\(service)' (services: \(InternalService.jobs), \(InternalService.status), \(Self.knownServices.sorted().joined(separator: ", ")))")
         }
-        var request = PendingRequest(client: client, service: service, body: body, received: now)
+        var request = PendingRequest(client: client, service: service, body: body, received: now, owner: caller.name)
         if service == "generate", let call = try? GeneratorCall(wire: body) {
             switch call.call {
             case let .cancel(cancel): return cancelGeneration(from: client, cancel)
@@ -292,9 +333,11 @@ public final class BrokerCore {
 
     // MARK: sending (into the outbox; the transport reports what it could not deliver)
 
+    /// `client`: the core's address of a client (its channel's tag, then its routing id).
     func sendToClient(_ client: [UInt8], service: String, body: [UInt8], final: Bool) {
         let command: Majordomo.ClientCommand = final ? .final : .partial
-        outbox.append(Message(.clients, [client, [], Majordomo.clientHeader, [command.rawValue], Array(service.utf8), body]))
+        let channel: Channel = client.first == Channel.admins.clientTag ? .admins : .clients
+        outbox.append(Message(channel, [Array(client.dropFirst()), [], Majordomo.clientHeader, [command.rawValue], Array(service.utf8), body]))
     }
 
     func replyError(to client: [UInt8], service: String, code: ErrorCode, _ message: String, field: String = "") {

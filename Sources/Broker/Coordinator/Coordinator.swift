@@ -10,6 +10,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// Where workers connect: a separate endpoint, so that no client connection can speak as a
     /// worker (default: a Unix socket in the data directory, `CoordinatorEndpoint.workers(in:)`).
     public var workerEndpoints: [String]
+    /// The operator's endpoint, where every client is an admin (default: a Unix socket in the
+    /// data directory, `CoordinatorEndpoint.admin(in:)`).
+    public var adminEndpoints: [String]
     /// The folder every worker shares; jobs name paths relative to it.
     public var dataDirectory: String
     /// The durable job store, SQLite (default: <data>/coordinator/jobs.db).
@@ -32,6 +35,7 @@ public struct CoordinatorConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.storePath = storePath ?? (dataDirectory as NSString).appendingPathComponent("coordinator/jobs.db")
         workerEndpoints = [CoordinatorEndpoint.workers(in: dataDirectory)]
+        adminEndpoints = [CoordinatorEndpoint.admin(in: dataDirectory)]
     }
 }
 
@@ -45,6 +49,7 @@ public final class Coordinator {
     let context: ZMQContext
     let clients: ZMQSocket
     let workers: ZMQSocket
+    let admins: ZMQSocket
     var zapHandler: ZAPHandler?
     public private(set) var boundEndpoints: [String] = []
 
@@ -67,22 +72,24 @@ public final class Coordinator {
         }
         clients = try Self.router(context, configuration, domain: "clients")
         workers = try Self.router(context, configuration, domain: "workers")
-        for endpoint in configuration.endpoints {
-            try clients.bind(endpoint)
-            boundEndpoints.append(clients.lastEndpoint)
-        }
-        for endpoint in configuration.workerEndpoints {
-            if let path = CoordinatorEndpoint.ipcPath(endpoint) {
-                // A Unix socket's folder decides who may connect to it: the operator only.
-                let folder = (path as NSString).deletingLastPathComponent
-                try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                _ = chmod(folder, 0o700)
+        // The operator's socket takes no CurveZMQ: who can reach its folder is who may use it.
+        var local = configuration
+        local.curve = nil
+        admins = try Self.router(context, local, domain: "")
+        for (socket, endpoints) in [(clients, configuration.endpoints), (workers, configuration.workerEndpoints), (admins, configuration.adminEndpoints)] {
+            for endpoint in endpoints {
+                if let path = CoordinatorEndpoint.ipcPath(endpoint) {
+                    // A Unix socket's folder decides who may connect to it: the operator only.
+                    let folder = (path as NSString).deletingLastPathComponent
+                    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    _ = chmod(folder, 0o700)
+                }
+                try socket.bind(endpoint)
+                boundEndpoints.append(socket.lastEndpoint)
             }
-            try workers.bind(endpoint)
-            boundEndpoints.append(workers.lastEndpoint)
         }
         let queued = store.jobs.values.filter { $0.state == .queued }.count
-        logger.info("coordinator listening for clients on \(configuration.endpoints.joined(separator: ", ")) and for workers on \(configuration.workerEndpoints.joined(separator: ", ")); data directory \(configuration.dataDirectory); \(store.jobs.count) job(s) in the store, \(queued) queued")
+        logger.info("coordinator listening for clients on \(configuration.endpoints.joined(separator: ", ")), for workers on \(configuration.workerEndpoints.joined(separator: ", ")), for the operator on \(configuration.adminEndpoints.joined(separator: ", ")); data directory \(configuration.dataDirectory); \(store.jobs.count) job(s) in the store, \(queued) queued")
     }
 
     static func router(_ context: ZMQContext, _ configuration: CoordinatorConfiguration, domain: String) throws -> ZMQSocket {
@@ -98,20 +105,26 @@ public final class Coordinator {
     /// The core's clock: milliseconds since boot (monotonic).
     static func clock() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
 
-    func socket(_ channel: BrokerCore.Channel) -> ZMQSocket { channel == .clients ? clients : workers }
+    func socket(_ channel: BrokerCore.Channel) -> ZMQSocket {
+        switch channel {
+        case .clients: clients
+        case .admins: admins
+        case .workers: workers
+        }
+    }
 
     /// Serves until `shouldStop` says yes (checked at least every heartbeat).
     public func run(shouldStop: () -> Bool) throws {
         while !shouldStop() {
             zapHandler?.serve()
-            var sockets = [clients, workers]
+            var sockets = [clients, workers, admins]
             if let zap = zapHandler { sockets.append(zap.socket) }
             let readable = try poll(sockets, timeoutMilliseconds: min(configuration.heartbeatMilliseconds, 100))
-            for (channel, index) in [(BrokerCore.Channel.clients, 0), (.workers, 1)] where readable[index] {
+            for (channel, index) in [(BrokerCore.Channel.clients, 0), (.workers, 1), (.admins, 2)] where readable[index] {
                 // Drain what is there, a bounded number at a time so heartbeats keep their beat.
                 for _ in 0..<1000 {
                     guard let received = try socket(channel).receiveWithUserId(dontWait: true) else { break }
-                    send(core.handle(received.frames, from: channel, now: Self.clock()))
+                    send(core.handle(received.frames, from: channel, userId: received.userId, now: Self.clock()))
                 }
             }
             send(core.tick(now: Self.clock()))

@@ -24,6 +24,9 @@ public struct JobRecord: Codable, Sendable, Equatable {
     /// Some run got as far as starting: the next one resumes from the latest checkpoint.
     public var started = false
     public var cancelRequested = false
+    /// Who submitted it: a CurveZMQ client key, or a connection without CurveZMQ ("" for jobs of
+    /// earlier versions: an admin's only).
+    public var owner = ""
 
     public init(id: String, spec: JobSpec, now: UInt64 = JobStore.nowMilliseconds()) {
         self.id = id
@@ -118,6 +121,11 @@ public final class JobStore {
                 t.column("cancel_requested", .boolean).notNull()
             }
         }
+        // Who submitted the job (a CurveZMQ client key, or a connection without CurveZMQ); jobs
+        // of earlier versions have none and are an admin's only.
+        migrator.registerMigration("v2: owner") { db in
+            try db.alter(table: "jobs") { t in t.add(column: "owner", .text).notNull().defaults(to: "") }
+        }
         return migrator
     }
 
@@ -164,6 +172,7 @@ public final class JobStore {
             record.updatedUnixMilliseconds = updated
             record.started = try row.decode(Bool.self, forColumn: "started")
             record.cancelRequested = try row.decode(Bool.self, forColumn: "cancel_requested")
+            record.owner = try row.decode(String.self, forColumn: "owner")
             return record
         } catch let error as JobStoreError {
             throw error
@@ -224,19 +233,21 @@ public final class JobStore {
         var merged = (try JSONSerialization.jsonObject(with: defaults) as? [String: Any]) ?? [:]
         merged.merge(fields) { _, old in old }
         object["spec"] = [kind: ["_0": merged]]
+        if object["owner"] == nil { object["owner"] = "" }
         return try JSONDecoder().decode(JobRecord.self, from: try JSONSerialization.data(withJSONObject: object))
     }
 
     static func upsert(_ record: JobRecord, in db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO jobs (id, kind, state, spec, attempts, worker, error, result, created_ms, updated_ms, started, cancel_requested)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO jobs (id, kind, state, spec, attempts, worker, error, result, created_ms, updated_ms, started, cancel_requested, owner)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, state = excluded.state, spec = excluded.spec,
                 attempts = excluded.attempts, worker = excluded.worker, error = excluded.error, result = excluded.result,
-                updated_ms = excluded.updated_ms, started = excluded.started, cancel_requested = excluded.cancel_requested
+                updated_ms = excluded.updated_ms, started = excluded.started, cancel_requested = excluded.cancel_requested,
+                owner = excluded.owner
             """, arguments: [record.id, record.kind, record.state.rawValue, Data(record.spec.wire.wire()), record.attempts,
                              record.worker, record.error, record.result, Int64(clamping: record.createdUnixMilliseconds),
-                             Int64(clamping: record.updatedUnixMilliseconds), record.started, record.cancelRequested])
+                             Int64(clamping: record.updatedUnixMilliseconds), record.started, record.cancelRequested, record.owner])
     }
 
     /// `PRAGMA synchronous` of the store's connection (2 = FULL), for tests and `status`.

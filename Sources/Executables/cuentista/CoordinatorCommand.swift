@@ -23,6 +23,7 @@ struct CoordinatorCommand: ParsableCommand {
 
     @Option(help: "Endpoint for clients (repeat for several).") var bind: [String] = [CoordinatorEndpoint.local]
     @Option(help: "Endpoint for workers (repeat for several; default: ipc://DATA/coordinator/workers.ipc).") var workerBind: [String] = []
+    @Option(help: "The operator's endpoint, where clients are admins (default: ipc://DATA/coordinator/admin.ipc; keep it local).") var adminBind: [String] = []
     @Option(help: "The data directory every worker shares.") var dataDir = "."
     @Option(help: "The job store, SQLite (default: DATA/coordinator/jobs.db; a .jsonl journal of an earlier version is imported).") var store: String?
     @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = 3
@@ -45,6 +46,7 @@ struct CoordinatorCommand: ParsableCommand {
         var configuration = CoordinatorConfiguration(dataDirectory: (dataDir as NSString).standardizingPath, storePath: store)
         configuration.endpoints = bind
         if !workerBind.isEmpty { configuration.workerEndpoints = workerBind }
+        if !adminBind.isEmpty { configuration.adminEndpoints = adminBind }
         configuration.maxAttempts = maxAttempts
         configuration.maxMessageBytes = maxMessageBytes
         configuration.serviceWaitMilliseconds = serviceWaitMs
@@ -68,14 +70,24 @@ struct CoordinatorCommand: ParsableCommand {
 
 /// How commands that talk to a running coordinator find it.
 struct ClientArguments: ParsableArguments {
-    @Option(help: "The coordinator's endpoint.") var coordinator = CoordinatorEndpoint.local
+    @Option(help: "The coordinator's client endpoint (default: the operator's endpoint of a coordinator using --data-dir on this machine, if there is one, else \(CoordinatorEndpoint.local)).")
+    var coordinator: String?
+    @Option(help: "The data directory of a coordinator on this machine: through its operator endpoint (coordinator/admin.ipc, reachable only by the operator) this command sees and acts on every job.")
+    var dataDir = "."
     @Option(help: "Give up after this many milliseconds without a reply.") var timeoutMs = 10_000
     @Option(help: "CurveZMQ: the coordinator's public key file.") var serverKey: String?
     @Option(help: "CurveZMQ: this client's key file.") var keys: String?
 
+    /// Where this command connects.
+    var endpoint: String {
+        if let coordinator { return coordinator }
+        let admin = CoordinatorEndpoint.admin(in: dataDir)
+        return FileManager.default.fileExists(atPath: CoordinatorEndpoint.ipcPath(admin) ?? "") ? admin : CoordinatorEndpoint.local
+    }
+
     func client() throws -> ServiceClient {
         let (serverPublic, own) = try KeyFile.clientKeys(serverKey: serverKey, keys: keys)
-        return try ServiceClient(context: ZMQContext(), endpoint: coordinator, timeoutMilliseconds: timeoutMs,
+        return try ServiceClient(context: ZMQContext(), endpoint: endpoint, timeoutMilliseconds: timeoutMs,
                                  serverKey: serverPublic, keys: own)
     }
 }

@@ -88,8 +88,8 @@ struct JobsCommand: ParsableCommand {
         func run() throws { try JobsCommand.follow(id, connection) }
     }
 
-    static func call(_ connection: ClientArguments, _ request: JobRequest) throws -> JobReply {
-        do { return try connection.client().jobs(request) } catch let error as ServiceError {
+    static func call(_ connection: ClientArguments, _ request: JobRequest, client: ServiceClient? = nil) throws -> JobReply {
+        do { return try (client ?? connection.client()).jobs(request) } catch let error as ServiceError {
             throw ValidationError(error.field.isEmpty ? error.message : "\(error.message)")
         }
     }
@@ -97,15 +97,18 @@ struct JobsCommand: ParsableCommand {
     static func submit(_ spec: JobSpec, _ connection: ClientArguments, follow: Bool) throws {
         // The coordinator's own check, before anything is sent (paths relative to its data directory).
         do { try spec.checkValues(in: DataDirectory(root: "")) } catch { throw ValidationError(error.description) }
-        let reply = try call(connection, JobRequest(version: .v1, request: .submit(spec.wire)))
+        // One connection for the submission and the follow: without CurveZMQ the job belongs
+        // to the connection that submitted it.
+        let client = try connection.client()
+        let reply = try call(connection, JobRequest(version: .v1, request: .submit(spec.wire)), client: client)
         guard case let .status(status) = reply.reply else { return }
         print("\(status.jobId) queued (\(status.kind))")
-        if follow { try self.follow(status.jobId, connection) }
+        if follow { try self.follow(status.jobId, connection, client: client) }
     }
 
     /// Streams progress; exits non-zero unless the job succeeded.
-    static func follow(_ id: String, _ connection: ClientArguments) throws {
-        let result = try follow(id, client: connection.client())
+    static func follow(_ id: String, _ connection: ClientArguments, client: ServiceClient? = nil) throws {
+        let result = try follow(id, client: client ?? connection.client())
         printEpochs(result.epochs)
         printStatus(result.status)
         guard result.status.state == .succeeded else { throw ExitCode(1) }

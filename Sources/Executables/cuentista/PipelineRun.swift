@@ -28,7 +28,9 @@ final class PipelineRun {
         self.options = options
         quick = options.quick
         root = (options.dataDir as NSString).standardizingPath
-        endpoint = options.coordinator ?? options.bind
+        // With services of its own, the run is their operator: it talks to them on the operator
+        // endpoint (it follows and lists the jobs it submitted over several connections).
+        endpoint = options.coordinator ?? CoordinatorEndpoint.admin(in: root)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         report.quick = quick
     }
@@ -108,7 +110,7 @@ final class PipelineRun {
         }
         var group = try ProcessGroup(logDirectory: path("logs"))
         let common = ["--data-dir", root, "--log-level", "info"]
-        try group.start("coordinator", executable: "cuentista", ["coordinator", "--bind", endpoint] + common)
+        try group.start("coordinator", executable: "cuentista", ["coordinator", "--bind", options.bind] + common)
         for (name, executable) in [("tokenizer-1", "cuentista-tokenizer"), ("prep-1", "cuentista-prep"), ("trainer-1", "cuentista-trainer")] {
             // Workers find the worker endpoint in the data directory.
             try group.start(name, executable: executable, common)

@@ -57,6 +57,14 @@ public enum JobSpec: Codable, Sendable, Equatable {
         }
     }
 
+    /// The folder the job writes (relative to the data directory).
+    public var out: String {
+        switch self {
+        case let .prepare(spec): spec.out
+        case let .train(spec): spec.out
+        }
+    }
+
     public var kind: String {
         switch self {
         case .prepare: "prepare"

@@ -64,6 +64,13 @@ extension CoordinatorEndpoint {
         "ipc://" + ((dataDirectory as NSString).standardizingPath as NSString).appendingPathComponent("coordinator/workers.ipc")
     }
 
+    /// The operator's endpoint: a client here is an admin (sees and acts on every job, switches
+    /// models). A Unix socket in the data directory's `coordinator` folder, which only the
+    /// operator can reach.
+    public static func admin(in dataDirectory: String) -> String {
+        "ipc://" + ((dataDirectory as NSString).standardizingPath as NSString).appendingPathComponent("coordinator/admin.ipc")
+    }
+
     /// The file of an `ipc://` endpoint.
     public static func ipcPath(_ endpoint: String) -> String? {
         endpoint.hasPrefix("ipc://") ? String(endpoint.dropFirst("ipc://".count)) : nil

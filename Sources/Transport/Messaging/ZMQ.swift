@@ -162,7 +162,8 @@ public final class ZMQSocket {
                 if code == EINTR { continue }
                 throw ZMQError("zmq_msg_recv", code: code)
             }
-            if frames.isEmpty, let userId, let value = zmq_msg_gets(&message, "User-Id") {
+            // A ROUTER's own routing-id frame carries no metadata: the peer's frames after it do.
+            if let userId, userId.pointee.isEmpty, let value = zmq_msg_gets(&message, "User-Id") {
                 userId.pointee = String(decoding: UnsafeRawBufferPointer(start: value, count: strlen(value)), as: UTF8.self)
             }
             let size = zmq_msg_size(&message)
