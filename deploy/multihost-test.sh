@@ -50,7 +50,7 @@ log "network up: ${hosts[*]} on 10.77.0.0/24"
 
 # Keys: the coordinator accepts the listed ones only.
 mkdir -p "$work/keys" "$work/data/models" "$work/logs"
-for k in coordinator trainer-a trainer-b prep generator client stranger; do "$bin/cuentista" keys generate "$work/keys/$k" >/dev/null; done
+for k in coordinator trainer-a trainer-b prep generator client mallory stranger; do "$bin/cuentista" keys generate "$work/keys/$k" >/dev/null; done
 cp -r Tests/Fixtures/models/tiny-safetensors "$work/data/models/base"
 cp -r corpus "$work/data/corpus"
 endpoint="tcp://${address[coord]}:5555"
@@ -69,7 +69,7 @@ worker() {  # host name executable extra...
     start "$h" "$name" "$bin/$exe" --connect "$workers_endpoint" --data-dir "$work/data" --worker-id "$name" \
         --server-key "$work/keys/coordinator.pub" --keys "$work/keys/$name.key" "$@"
 }
-allow=(--allow-client-key "$work/keys/client.pub")
+allow=(--allow-client-key "$work/keys/client.pub" --allow-client-key "$work/keys/mallory.pub")
 for k in trainer-a trainer-b prep generator; do allow+=(--allow-worker-key "$work/keys/$k.pub"); done
 start coord coordinator "$bin/cuentista" coordinator --bind "$endpoint" --worker-bind "$workers_endpoint" --data-dir "$work/data" \
     --keys "$work/keys/coordinator.key" "${allow[@]}"
@@ -117,6 +117,11 @@ on client "$bin/cuentista" jobs submit prepare "${client_keys[@]}" --input corpu
 submitted=$(on client "$bin/cuentista" jobs submit train "${client_keys[@]}" --model models/base --data prepared/p --out runs/ft \
     --epochs 6 --batch-size 4 --lr 1e-3 --save-every 5 --deploy)
 job=$(awk '{print $1}' <<<"$submitted")
+# Another allowed client cannot see or cancel it, nor switch the generators' model.
+mallory=(--coordinator "$endpoint" --server-key "$work/keys/coordinator.pub" --keys "$work/keys/mallory.key")
+on client "$bin/cuentista" jobs cancel "$job" "${mallory[@]}" >/dev/null 2>&1 && fail "another client cancelled $job"
+on client "$bin/cuentista" jobs list "${mallory[@]}" 2>/dev/null | grep -q "$job" && fail "another client sees $job"
+log "another client key could neither see nor cancel $job"
 victim=""
 for _ in $(seq 200); do
     line=$(on client "$bin/cuentista" jobs status "$job" "${client_keys[@]}" 2>/dev/null | head -1)

@@ -42,6 +42,7 @@ struct UpCommand: ParsableCommand {
             }
         }
         print("logs in \(group.logDirectory)")
+        print("clients: \(bind); the operator (every job, model switches): cuentista jobs list --data-dir \(data)")
 
         let client = try ServiceClient(context: .init(), endpoint: bind, timeoutMilliseconds: 2000)
         let expected = tokenizers + preps + trainers + (model == nil ? 0 : generators)
