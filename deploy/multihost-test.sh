@@ -50,12 +50,14 @@ log "network up: ${hosts[*]} on 10.77.0.0/24"
 
 # Keys: the coordinator accepts the listed ones only.
 mkdir -p "$work/keys" "$work/data/models" "$work/logs"
-for k in coordinator trainer-a trainer-b prep generator client mallory stranger; do "$bin/cuentista" keys generate "$work/keys/$k" >/dev/null; done
+for k in coordinator trainer-a trainer-b prep generator client mallory operator stranger; do "$bin/cuentista" keys generate "$work/keys/$k" >/dev/null; done
 cp -r Tests/Fixtures/models/tiny-safetensors "$work/data/models/base"
 cp -r corpus "$work/data/corpus"
 endpoint="tcp://${address[coord]}:5555"
 workers_endpoint="tcp://${address[coord]}:5556"
 client_keys=(--coordinator "$endpoint" --server-key "$work/keys/coordinator.pub" --keys "$work/keys/client.key")
+# An admin key: --deploy (switching every generator) is an admin's call.
+admin_keys=(--coordinator "$endpoint" --server-key "$work/keys/coordinator.pub" --keys "$work/keys/operator.key")
 start() {  # host name command...
     local h=$1 name=$2; shift 2
     # `ip netns exec` execs the program: $! is the program itself, so kill -9 reaches it.
@@ -69,7 +71,7 @@ worker() {  # host name executable extra...
     start "$h" "$name" "$bin/$exe" --connect "$workers_endpoint" --data-dir "$work/data" --worker-id "$name" \
         --server-key "$work/keys/coordinator.pub" --keys "$work/keys/$name.key" "$@"
 }
-allow=(--allow-client-key "$work/keys/client.pub" --allow-client-key "$work/keys/mallory.pub")
+allow=(--allow-client-key "$work/keys/client.pub" --allow-client-key "$work/keys/mallory.pub" --allow-admin-key "$work/keys/operator.pub")
 for k in trainer-a trainer-b prep generator; do allow+=(--allow-worker-key "$work/keys/$k.pub"); done
 start coord coordinator "$bin/cuentista" coordinator --bind "$endpoint" --worker-bind "$workers_endpoint" --data-dir "$work/data" \
     --keys "$work/keys/coordinator.key" "${allow[@]}"
@@ -114,7 +116,7 @@ log "a client key could not register as a worker, on either endpoint"
 on client "$bin/cuentista" jobs submit prepare "${client_keys[@]}" --input corpus/products.jsonl --tokenizer models/base \
     --out prepared/p --template "{product_title}\n{product_description}" --max-length 64 --limit 200 --follow >/dev/null 2>&1 \
     || fail "the prepare job did not succeed"
-submitted=$(on client "$bin/cuentista" jobs submit train "${client_keys[@]}" --model models/base --data prepared/p --out runs/ft \
+submitted=$(on client "$bin/cuentista" jobs submit train "${admin_keys[@]}" --model models/base --data prepared/p --out runs/ft \
     --epochs 6 --batch-size 4 --lr 1e-3 --save-every 5 --deploy)
 job=$(awk '{print $1}' <<<"$submitted")
 # Another allowed client cannot see or cancel it, nor switch the generators' model.
@@ -124,7 +126,7 @@ on client "$bin/cuentista" jobs list "${mallory[@]}" 2>/dev/null | grep -q "$job
 log "another client key could neither see nor cancel $job"
 victim=""
 for _ in $(seq 200); do
-    line=$(on client "$bin/cuentista" jobs status "$job" "${client_keys[@]}" 2>/dev/null | head -1)
+    line=$(on client "$bin/cuentista" jobs status "$job" "${admin_keys[@]}" 2>/dev/null | head -1)
     if [[ "$line" == *running* && -n $(ls "$work/data/runs/ft" 2>/dev/null | grep checkpoint- || true) ]]; then
         victim=$(sed -n 's/.*worker \([a-z-]*\).*/\1/p' <<<"$line")
         break
@@ -135,7 +137,7 @@ done
 kill -9 "${pid[$victim]}"
 log "killed $victim (kill -9) while it ran $job"
 for _ in $(seq 300); do
-    line=$(on client "$bin/cuentista" jobs status "$job" "${client_keys[@]}" 2>/dev/null | head -1)
+    line=$(on client "$bin/cuentista" jobs status "$job" "${admin_keys[@]}" 2>/dev/null | head -1)
     [[ "$line" == *succeeded* || "$line" == *failed* ]] && break
     sleep 0.2
 done

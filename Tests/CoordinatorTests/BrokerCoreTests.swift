@@ -266,7 +266,15 @@ struct BrokerCoreTests {
         train.data = "prepared/a"
         train.out = "runs/a"
         train.deploy = true
-        let trainId = try broker.submit(.train(train))
+        // Deploying is an admin's call: an ordinary client is refused, the operator is not.
+        guard case let .error(denied)? = try broker.jobs(from: "C1", .submit(JobSpec.train(train).wire)).jobReplies(to: "C1").first?.reply else {
+            Issue.record("deploy accepted from a client"); return
+        }
+        #expect(denied.code == .permissionDenied && denied.field == "deploy")
+        guard case let .status(queuedTrain)? = try broker.jobs(from: "OP", .submit(JobSpec.train(train).wire), on: .admins).jobReplies(to: "OP").first?.reply else {
+            Issue.record("the operator's deploy job was refused"); return
+        }
+        let trainId = queuedTrain.jobId
         broker.ready("G1", "generate")
         #expect(broker.ready("T1", "train").requests(to: "T1").isEmpty)
         broker.ready("P1", "prepare")
@@ -445,5 +453,24 @@ struct BrokerCoreTests {
             Issue.record("two unfinished jobs share a folder"); return
         }
         #expect(try broker.submit(BrokerHarness.prepareSpec(out: "runs/bob"), from: "B1", userId: bob).hasPrefix("job-"))
+    }
+
+    @Test("a job writes only its own folder: not the data directory, not the coordinator's folder, its log inside --out, not another user's inputs")
+    func writablePaths() throws {
+        let broker = try BrokerHarness()
+        func refused(_ spec: JobSpec, _ field: String, userId: String = "client:" + String(repeating: "B", count: 40)) throws {
+            let reply = try broker.jobs(from: "B1", .submit(spec.wire), userId: userId).jobReplies(to: "B1").first?.reply
+            guard case let .error(error)? = reply else { Issue.record("accepted: \(spec)"); return }
+            #expect(error.field == field, "\(error)")
+        }
+        for out in [".", "./", "coordinator", "coordinator/x"] { try refused(BrokerHarness.prepareSpec(out: out), "out") }
+        var train = TrainJobSpec()
+        train.model = "models/base"; train.data = "prepared/a"; train.out = "runs/b"; train.logJson = "runs/other/log.jsonl"
+        try refused(.train(train), "log-json")
+        train.logJson = "runs/b/log.jsonl"
+        #expect(try broker.submit(.train(train), from: "B1", userId: "client:" + String(repeating: "B", count: 40)).hasPrefix("job-"))
+        // Another user may not write where B's job reads (its model, its data).
+        try refused(BrokerHarness.prepareSpec(out: "models/base"), "out", userId: "client:" + String(repeating: "C", count: 40))
+        try refused(BrokerHarness.prepareSpec(out: "prepared"), "out", userId: "client:" + String(repeating: "C", count: 40))
     }
 }

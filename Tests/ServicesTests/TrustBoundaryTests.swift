@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JobSpecs
 import Messaging
 import Services
@@ -71,5 +74,101 @@ struct TrustBoundaryTests {
         let final = try system.waitForJob(queued.jobId)
         #expect(final.state == .succeeded && final.result == "prepared/products", "\(final)")
         #expect(system.log("coordinator").contains("which it does not hold") || system.log("coordinator").contains("claims \(queued.jobId)"))
+    }
+
+    /// A ZMTP 3.0 peer written by hand (what libzmq's API would not let a client say): NULL
+    /// mechanism, a READY whose properties claim `User-Id: admin:evil`.
+    final class RawZMTPPeer {
+        let fd: Int32
+
+        init(port: Int, properties: [(String, String)]) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw HarnessFailure("connect failed") }
+            var greeting = [UInt8](repeating: 0, count: 64)
+            greeting[0] = 0xFF; greeting[9] = 0x7F; greeting[10] = 3; greeting[11] = 0
+            for (i, byte) in "NULL".utf8.enumerated() { greeting[12 + i] = byte }
+            try write(greeting)
+            _ = try read(64)
+            var ready = [UInt8]([5]) + Array("READY".utf8)
+            for (name, value) in properties {
+                ready += [UInt8(name.utf8.count)] + Array(name.utf8)
+                let length = UInt32(value.utf8.count).bigEndian
+                ready += withUnsafeBytes(of: length) { Array($0) } + Array(value.utf8)
+            }
+            try write([0x04, UInt8(ready.count)] + ready)
+            let header = try read(2)
+            _ = try read(Int(header[1]))
+        }
+
+        deinit { close(fd) }
+
+        func write(_ bytes: [UInt8]) throws {
+            guard bytes.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count else { throw HarnessFailure("write failed") }
+        }
+
+        func read(_ count: Int) throws -> [UInt8] {
+            var out: [UInt8] = []
+            var tv = timeval(tv_sec: 3, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            while out.count < count {
+                var buffer = [UInt8](repeating: 0, count: count - out.count)
+                let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                guard got > 0 else { throw HarnessFailure("read failed after \(out.count) bytes") }
+                out += buffer.prefix(got)
+            }
+            return out
+        }
+
+        /// One multipart message (short frames only), then the frames of the reply.
+        func request(_ frames: [[UInt8]]) throws -> [[UInt8]] {
+            for (i, frame) in frames.enumerated() {
+                precondition(frame.count < 256)
+                try write([i < frames.count - 1 ? 0x01 : 0x00, UInt8(frame.count)] + frame)
+            }
+            var reply: [[UInt8]] = []
+            while true {
+                let header = try read(1)
+                let size: Int
+                if header[0] & 0x02 != 0 {
+                    size = try read(8).reduce(0) { $0 << 8 | Int($1) }
+                } else {
+                    size = Int(try read(1)[0])
+                }
+                reply.append(try read(size))
+                if header[0] & 0x01 == 0 { return reply }
+            }
+        }
+    }
+
+    struct HarnessFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    @Test("without CurveZMQ a peer cannot make itself admin by claiming a User-Id in its handshake")
+    func spoofedUserId() throws {
+        let system = try LiveSystem()
+        try system.addModel("tiny-safetensors", as: "tiny")
+        try system.addCorpus()
+        try system.startCoordinator()
+        try system.waitUntilAnswering()
+        // The operator's job.
+        let job = try system.submit(.submit(JobSubmit(version: .v1, spec: .prepare(JobFlowTests.prepareSpec().wire))))
+        let port = Int(system.endpoint.split(separator: ":").last!)!
+        let spoofer = try RawZMTPPeer(port: port, properties: [("Socket-Type", "DEALER"), ("User-Id", "admin:evil")])
+        let list = try spoofer.request([[], Majordomo.clientHeader, [1], Array(InternalService.jobs.utf8), JobRequest(version: .v1, request: .list(true)).wire()])
+        guard list.count >= 5, case let .list(seen) = try JobReply(wire: list[4]).reply else { Issue.record("\(list)"); return }
+        #expect(seen.jobs.isEmpty, "a spoofed User-Id saw \(seen.jobs.map(\.jobId))")
+        let cancel = try spoofer.request([[], Majordomo.clientHeader, [1], Array(InternalService.jobs.utf8), JobRequest(version: .v1, request: .cancel(job.jobId)).wire()])
+        guard cancel.count >= 5, case let .error(error) = try JobReply(wire: cancel[4]).reply else { Issue.record("\(cancel)"); return }
+        #expect(error.code == .notFound)
+        #expect(try system.jobStatus(job.jobId).state == .queued)
     }
 }

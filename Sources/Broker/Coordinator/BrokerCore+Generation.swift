@@ -68,7 +68,8 @@ extension BrokerCore {
     }
 
     func handleBroadcastReply(_ number: Int, from worker: WorkerEntry, body: [UInt8]) {
-        guard broadcasts[number] != nil else { return }
+        // Only a generator the switch was sent to answers it.
+        guard broadcasts[number]?.waiting.contains(worker.identity) == true else { return }
         broadcasts[number]!.waiting.remove(worker.identity)
         if case let .model(info) = (try? GenerateEvent(wire: body))?.event {
             worker.hello.model = info.model

@@ -29,9 +29,13 @@ extension BrokerCore {
             } catch {
                 return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, error.description, field: error.field)
             }
-            if let (other, out) = outputConflict(spec) {
-                return replyError(to: client, service: InternalService.jobs, code: .invalidArgument,
-                                  "\(out) is the output folder of \(other), which is not yours or has not finished; choose another --out", field: "out")
+            if case let .train(train) = spec, train.deploy, !caller.admin {
+                // Deploying switches every generator: an admin's call, like switch_model.
+                return replyError(to: client, service: InternalService.jobs, code: .permissionDenied,
+                                  "--deploy switches the model for everyone: only an admin may", field: "deploy")
+            }
+            if let (field, reason) = outputConflict(spec) {
+                return replyError(to: client, service: InternalService.jobs, code: .invalidArgument, reason, field: field)
             }
             var job = JobRecord(id: store.newId(), spec: spec)
             job.owner = caller.name
@@ -96,15 +100,31 @@ extension BrokerCore {
         return job
     }
 
-    /// Each job writes a folder of its own: an `out` (or a folder inside it, or one holding it)
-    /// that another owner's job wrote, or that an unfinished job is writing, is refused.
-    func outputConflict(_ spec: JobSpec) -> (job: String, out: String)? {
+    /// Each job writes a folder of its own. Refused: the data directory itself and the
+    /// coordinator's folder; a log outside the job's `out`; an `out` (or a folder inside it, or
+    /// one holding it) that another owner's job wrote or reads from, or that an unfinished job
+    /// is writing. Admins may reuse any job's folder. (field, reason) when refused.
+    func outputConflict(_ spec: JobSpec) -> (String, String)? {
         let out = Self.folder(spec.out)
+        if out.isEmpty || out == "coordinator" || out.hasPrefix("coordinator/") {
+            return ("out", "\(spec.out) is not a folder a job may write: name a folder of its own, e.g. runs/NAME")
+        }
+        if case let .train(train) = spec, let log = train.logJson, !Self.folder(log).hasPrefix(out + "/") {
+            return ("log-json", "\(log) is outside the job's --out \(spec.out): the log goes in the job's own folder")
+        }
+        func overlaps(_ path: String) -> Bool {
+            let other = Self.folder(path)
+            return !other.isEmpty && (other == out || other.hasPrefix(out + "/") || out.hasPrefix(other + "/"))
+        }
         for id in store.order {
             let job = store.jobs[id]!
-            let other = Self.folder(job.spec.out)
-            guard other == out || other.hasPrefix(out + "/") || out.hasPrefix(other + "/") else { continue }
-            if job.owner != caller.name || !job.state.isFinished { return (id, spec.out) }
+            let mine = job.owner == caller.name || caller.admin
+            if overlaps(job.spec.out) && (!mine || !job.state.isFinished) {
+                return ("out", "\(spec.out) is another job's output folder (\(mine ? "\(id), not finished" : "not yours")); choose another --out")
+            }
+            if !mine, job.spec.inputs.contains(where: overlaps) {
+                return ("out", "\(spec.out) holds another user's job inputs; choose another --out")
+            }
         }
         return nil
     }
@@ -117,7 +137,7 @@ extension BrokerCore {
     /// True when a queued or running prepare job will write `path` (a train job may wait for it).
     func preparePending(writing path: String) -> Bool {
         store.jobs.values.contains { job in
-            if case let .prepare(spec) = job.spec, !job.state.isFinished { spec.out == path } else { false }
+            if case let .prepare(spec) = job.spec, !job.state.isFinished { Self.folder(spec.out) == Self.folder(path) } else { false }
         }
     }
 

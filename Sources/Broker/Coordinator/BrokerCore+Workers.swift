@@ -55,6 +55,10 @@ extension BrokerCore {
 
     func register(_ identity: [UInt8], _ hello: WorkerHello) {
         let entry = WorkerEntry(identity: identity, hello: hello, expiry: expiry)
+        if hello.workerId.isEmpty {
+            anonymousWorkers += 1
+            entry.anonymousName = "\(hello.service)-worker-\(anonymousWorkers)"
+        }
         // Still busy with a job of its own: no new work until a heartbeat says otherwise.
         if !hello.currentJob.isEmpty { entry.busyReported = 1 }
         workers[identity] = entry

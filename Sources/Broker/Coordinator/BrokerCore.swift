@@ -107,7 +107,10 @@ public final class BrokerCore {
         }
 
         var service: String { hello.service }
-        var name: String { hello.workerId.isEmpty ? identity.map { String(format: "%02x", $0) }.joined() : hello.workerId }
+        /// Set at registration when the worker gave no id: a routing id is never shown (seeing
+        /// one would let a peer guess the next ones libzmq hands out).
+        var anonymousName = ""
+        var name: String { hello.workerId.isEmpty ? anonymousName : hello.workerId }
         /// What the worker's heartbeats say it is busy with counts too (a job it kept running
         /// across a reconnect, requests from direct clients).
         var freeSlots: Int { leaving ? 0 : max(1, Int(hello.capacity)) - max(assignments.count, busyReported) }
@@ -138,6 +141,7 @@ public final class BrokerCore {
     var restoredJobs: Set<String> = []
     let restoredGrace: UInt64
     var nextBroadcast = 0
+    var anonymousWorkers = 0
     /// Jobs dispatched while handling the current input, as they were before: an assignment the
     /// transport then fails to deliver is undone, not charged as an attempt.
     var dispatchedJobs: [String: JobRecord] = [:]

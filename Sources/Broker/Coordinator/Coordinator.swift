@@ -79,10 +79,7 @@ public final class Coordinator {
         for (socket, endpoints) in [(clients, configuration.endpoints), (workers, configuration.workerEndpoints), (admins, configuration.adminEndpoints)] {
             for endpoint in endpoints {
                 if let path = CoordinatorEndpoint.ipcPath(endpoint) {
-                    // A Unix socket's folder decides who may connect to it: the operator only.
-                    let folder = (path as NSString).deletingLastPathComponent
-                    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                    _ = chmod(folder, 0o700)
+                    try Self.secureFolder(of: path, dataDirectory: configuration.dataDirectory)
                 }
                 try socket.bind(endpoint)
                 boundEndpoints.append(socket.lastEndpoint)
@@ -90,6 +87,21 @@ public final class Coordinator {
         }
         let queued = store.jobs.values.filter { $0.state == .queued }.count
         logger.info("coordinator listening for clients on \(configuration.endpoints.joined(separator: ", ")), for workers on \(configuration.workerEndpoints.joined(separator: ", ")), for the operator on \(configuration.adminEndpoints.joined(separator: ", ")); data directory \(configuration.dataDirectory); \(store.jobs.count) job(s) in the store, \(queued) queued")
+    }
+
+    /// A Unix socket's folder decides who may connect to it. The coordinator's own folder
+    /// (DATA/coordinator) is made the operator's only (0700), and one another user owns is
+    /// refused; a folder named by the operator elsewhere is theirs to set up.
+    static func secureFolder(of socketPath: String, dataDirectory: String) throws {
+        let folder = (socketPath as NSString).deletingLastPathComponent
+        let own = ((dataDirectory as NSString).standardizingPath as NSString).appendingPathComponent("coordinator")
+        guard (folder as NSString).standardizingPath == own else { return }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var info = stat()
+        guard stat(folder, &info) == 0, info.st_uid == geteuid() else {
+            throw CoordinatorError("\(folder) belongs to another user: its sockets would not be the operator's; remove it or use another --data-dir")
+        }
+        guard chmod(folder, 0o700) == 0 else { throw CoordinatorError("\(folder): cannot make it the operator's only (chmod 0700)") }
     }
 
     static func router(_ context: ZMQContext, _ configuration: CoordinatorConfiguration, domain: String) throws -> ZMQSocket {
@@ -124,7 +136,10 @@ public final class Coordinator {
                 // Drain what is there, a bounded number at a time so heartbeats keep their beat.
                 for _ in 0..<1000 {
                     guard let received = try socket(channel).receiveWithUserId(dontWait: true) else { break }
-                    send(core.handle(received.frames, from: channel, userId: received.userId, now: Self.clock()))
+                    // Only a CurveZMQ socket's User-Id comes from the ZAP handler; under the NULL
+                    // mechanism a peer can put any User-Id in its handshake, so it is ignored.
+                    let userId = configuration.curve != nil && channel == .clients ? received.userId : ""
+                    send(core.handle(received.frames, from: channel, userId: userId, now: Self.clock()))
                 }
             }
             send(core.tick(now: Self.clock()))
@@ -149,4 +164,10 @@ public final class Coordinator {
             }
         }
     }
+}
+
+/// The coordinator cannot start as configured; the message says why.
+public struct CoordinatorError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -34,6 +34,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "CurveZMQ: a client's public key file, allowed on --bind as a client (repeat).") var allowClientKey: [String] = []
     @Option(help: "CurveZMQ: a worker's public key file, allowed on --worker-bind (repeat).") var allowWorkerKey: [String] = []
     @Option(help: "CurveZMQ: an admin's public key file, a client who may act on everyone's jobs and switch models (repeat).") var allowAdminKey: [String] = []
+    @Flag(help: "Accept workers on a network --worker-bind without CurveZMQ keys (a private network you control; anyone on it can act as a worker).")
+    var allowUnauthenticatedWorkers = false
     /// The single list of earlier versions, which let any allowed key act as a worker.
     @Option(help: .hidden) var allowKey: [String] = []
     @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
@@ -51,6 +53,12 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.maxMessageBytes = maxMessageBytes
         configuration.serviceWaitMilliseconds = serviceWaitMs
         configuration.maxQueuedRequests = maxQueuedRequests
+        for endpoint in adminBind where !CoordinatorEndpoint.isLocal(endpoint) || endpoint.hasPrefix("ipc://@") {
+            throw ValidationError("--admin-bind \(endpoint): the operator's endpoint makes every client an admin; keep it on this machine (an ipc:// path, or loopback)")
+        }
+        if keys == nil, !allowUnauthenticatedWorkers, let open = workerBind.first(where: { !CoordinatorEndpoint.isLocal($0) }) {
+            throw ValidationError("--worker-bind \(open) without --keys would let anyone who reaches it act as a worker; give the coordinator keys and --allow-worker-key, or --allow-unauthenticated-workers on a private network")
+        }
         if !allowKey.isEmpty {
             throw ValidationError("--allow-key is gone: it let any allowed key act as a worker. Give each key its role: --allow-client-key, --allow-worker-key, --allow-admin-key")
         }

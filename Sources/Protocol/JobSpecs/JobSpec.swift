@@ -65,6 +65,14 @@ public enum JobSpec: Codable, Sendable, Equatable {
         }
     }
 
+    /// The paths the job reads (relative to the data directory; an `init:` model reads none).
+    public var inputs: [String] {
+        switch self {
+        case let .prepare(spec): spec.inputs + [spec.tokenizer]
+        case let .train(spec): (spec.model.hasPrefix("init:") ? [] : [spec.model]) + [spec.data]
+        }
+    }
+
     public var kind: String {
         switch self {
         case .prepare: "prepare"
