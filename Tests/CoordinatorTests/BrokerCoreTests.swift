@@ -473,4 +473,22 @@ struct BrokerCoreTests {
         try refused(BrokerHarness.prepareSpec(out: "models/base"), "out", userId: "client:" + String(repeating: "C", count: 40))
         try refused(BrokerHarness.prepareSpec(out: "prepared"), "out", userId: "client:" + String(repeating: "C", count: 40))
     }
+
+    @Test("paths are split as the file system splits them: a '/' joined to a combining mark still separates, so '..' is seen")
+    func unicodePaths() throws {
+        let broker = try BrokerHarness()
+        let user = "client:" + String(repeating: "D", count: 40)
+        for out in ["runs/alice\u{600}/../alice", "runs/x\u{301}/../../coordinator", "runs/\u{600}/../../etc"] {
+            let reply = try broker.jobs(from: "D1", .submit(BrokerHarness.prepareSpec(out: out).wire), userId: user).jobReplies(to: "D1").first?.reply
+            guard case let .error(error)? = reply else { Issue.record("accepted \(out.unicodeScalars.map { String($0.value, radix: 16) })"); continue }
+            #expect(error.field == "out" && error.message.contains("may not leave the data directory"), "\(error)")
+        }
+        // Outside runs/ and prepared/ only an admin writes; a finished job's inputs block nobody.
+        let reply = try broker.jobs(from: "D1", .submit(BrokerHarness.prepareSpec(out: "models/mine").wire), userId: user).jobReplies(to: "D1").first?.reply
+        guard case let .error(error)? = reply else { Issue.record("a client wrote into models/"); return }
+        #expect(error.field == "out")
+        #expect(try broker.jobs(from: "OP", .submit(BrokerHarness.prepareSpec(out: "models/mine").wire), on: .admins).jobReplies(to: "OP").first.map {
+            if case .status = $0.reply { true } else { false }
+        } == true)
+    }
 }

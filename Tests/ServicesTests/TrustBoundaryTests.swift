@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import JobSpecs
+import Jobs
 import Messaging
 import Services
 import Testing
@@ -170,5 +171,17 @@ struct TrustBoundaryTests {
         guard cancel.count >= 5, case let .error(error) = try JobReply(wire: cancel[4]).reply else { Issue.record("\(cancel)"); return }
         #expect(error.code == .notFound)
         #expect(try system.jobStatus(job.jobId).state == .queued)
+    }
+
+    @Test("a worker refuses to write through a symbolic link that leads out of the data directory")
+    func symlinkOut() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("links-\(UUID().uuidString)").path
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root + "/runs", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root + "/runs/evil", withDestinationPath: outside)
+        let data = DataDirectory(root: root)
+        #expect(throws: JobSpecError.self) { try data.writable("runs/evil/final", field: "out") }
+        #expect(try data.writable("runs/fine/final", field: "out") == root + "/runs/fine/final")
     }
 }

@@ -109,6 +109,9 @@ extension BrokerCore {
         if out.isEmpty || out == "coordinator" || out.hasPrefix("coordinator/") {
             return ("out", "\(spec.out) is not a folder a job may write: name a folder of its own, e.g. runs/NAME")
         }
+        if !caller.admin, !JobSpec.clientOutputFolders.contains(where: { out.hasPrefix($0 + "/") }) {
+            return ("out", "\(spec.out): a job writes inside \(JobSpec.clientOutputFolders.map { $0 + "/" }.joined(separator: " or ")) (the rest of the data directory is the operator's)")
+        }
         if case let .train(train) = spec, let log = train.logJson, !Self.folder(log).hasPrefix(out + "/") {
             return ("log-json", "\(log) is outside the job's --out \(spec.out): the log goes in the job's own folder")
         }
@@ -122,17 +125,15 @@ extension BrokerCore {
             if overlaps(job.spec.out) && (!mine || !job.state.isFinished) {
                 return ("out", "\(spec.out) is another job's output folder (\(mine ? "\(id), not finished" : "not yours")); choose another --out")
             }
-            if !mine, job.spec.inputs.contains(where: overlaps) {
+            if !mine, !job.state.isFinished, job.spec.inputs.contains(where: overlaps) {
                 return ("out", "\(spec.out) holds another user's job inputs; choose another --out")
             }
         }
         return nil
     }
 
-    /// A relative path in one spelling: `./runs//a/` is `runs/a` (`..` never gets this far).
-    static func folder(_ path: String) -> String {
-        path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
-    }
+    /// A relative path in one spelling, split as the kernel does (`..` never gets this far).
+    static func folder(_ path: String) -> String { DataDirectory.normalized(path) }
 
     /// True when a queued or running prepare job will write `path` (a train job may wait for it).
     func preparePending(writing path: String) -> Bool {

@@ -98,7 +98,8 @@ public final class Coordinator {
         guard (folder as NSString).standardizingPath == own else { return }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var info = stat()
-        guard stat(folder, &info) == 0, info.st_uid == geteuid() else {
+        // lstat: a symbolic link put there is not followed to someone else's folder.
+        guard lstat(folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid() else {
             throw CoordinatorError("\(folder) belongs to another user: its sockets would not be the operator's; remove it or use another --data-dir")
         }
         guard chmod(folder, 0o700) == 0 else { throw CoordinatorError("\(folder): cannot make it the operator's only (chmod 0700)") }

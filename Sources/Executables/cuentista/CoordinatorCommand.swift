@@ -53,8 +53,8 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.maxMessageBytes = maxMessageBytes
         configuration.serviceWaitMilliseconds = serviceWaitMs
         configuration.maxQueuedRequests = maxQueuedRequests
-        for endpoint in adminBind where !CoordinatorEndpoint.isLocal(endpoint) || endpoint.hasPrefix("ipc://@") {
-            throw ValidationError("--admin-bind \(endpoint): the operator's endpoint makes every client an admin; keep it on this machine (an ipc:// path, or loopback)")
+        for endpoint in adminBind where !endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("ipc://@") {
+            throw ValidationError("--admin-bind \(endpoint): the operator's endpoint makes every client an admin; it must be a Unix socket path (ipc://PATH) in a folder only the operator can reach")
         }
         if keys == nil, !allowUnauthenticatedWorkers, let open = workerBind.first(where: { !CoordinatorEndpoint.isLocal($0) }) {
             throw ValidationError("--worker-bind \(open) without --keys would let anyone who reaches it act as a worker; give the coordinator keys and --allow-worker-key, or --allow-unauthenticated-workers on a private network")
@@ -86,11 +86,18 @@ struct ClientArguments: ParsableArguments {
     @Option(help: "CurveZMQ: the coordinator's public key file.") var serverKey: String?
     @Option(help: "CurveZMQ: this client's key file.") var keys: String?
 
-    /// Where this command connects.
+    /// Where this command connects: the operator endpoint when it is there and this user's
+    /// (the socket and its folder owned by this user, the folder closed to others), else the
+    /// client endpoint.
     var endpoint: String {
         if let coordinator { return coordinator }
         let admin = CoordinatorEndpoint.admin(in: dataDir)
-        return FileManager.default.fileExists(atPath: CoordinatorEndpoint.ipcPath(admin) ?? "") ? admin : CoordinatorEndpoint.local
+        guard let path = CoordinatorEndpoint.ipcPath(admin) else { return CoordinatorEndpoint.local }
+        var socketInfo = stat(), folderInfo = stat()
+        guard lstat(path, &socketInfo) == 0, lstat((path as NSString).deletingLastPathComponent, &folderInfo) == 0,
+              socketInfo.st_uid == geteuid(), folderInfo.st_uid == geteuid(), folderInfo.st_mode & 0o077 == 0,
+              folderInfo.st_mode & S_IFMT == S_IFDIR else { return CoordinatorEndpoint.local }
+        return admin
     }
 
     func client() throws -> ServiceClient {

@@ -34,12 +34,23 @@ public struct DataDirectory: Sendable, Equatable {
         if path.isEmpty { throw JobSpecError(field: field, "is missing") }
         if confined {
             if path.hasPrefix("/") { throw JobSpecError(field: field, "\(path) must be relative to the data directory") }
-            if path.split(separator: "/").contains("..") { throw JobSpecError(field: field, "\(path) may not leave the data directory") }
+            if Self.components(path).contains("..") { throw JobSpecError(field: field, "\(path) may not leave the data directory") }
+            if path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { throw JobSpecError(field: field, "\(path) holds control characters") }
         } else if path.hasPrefix("/") {
             return path
         }
         return (root as NSString).appendingPathComponent(path)
     }
+
+    /// A path's components as the kernel reads it: split at every '/' byte. (Swift splits
+    /// Characters, and a '/' joined to a combining mark is not one: "a\u{600}/../b" would be
+    /// one component to Swift and three to the file system.) "." and empty ones are dropped.
+    public static func components(_ path: String) -> [String] {
+        path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }.filter { $0 != "." }
+    }
+
+    /// A relative path in one spelling: `./runs//a/` is `runs/a`.
+    public static func normalized(_ path: String) -> String { components(path).joined(separator: "/") }
 }
 
 /// What a queued job runs.
@@ -72,6 +83,11 @@ public enum JobSpec: Codable, Sendable, Equatable {
         case let .train(spec): (spec.model.hasPrefix("init:") ? [] : [spec.model]) + [spec.data]
         }
     }
+
+    /// Where a job of an ordinary client may write: its `out` must be inside one of these
+    /// folders of the data directory (models, tokenizers and corpora elsewhere are the
+    /// operator's; an admin may write anywhere but the coordinator's folder).
+    public static let clientOutputFolders = ["runs", "prepared"]
 
     public var kind: String {
         switch self {

@@ -76,8 +76,10 @@ extension CoordinatorEndpoint {
         endpoint.hasPrefix("ipc://") ? String(endpoint.dropFirst("ipc://".count)) : nil
     }
 
-    /// Reachable from this machine only: loopback TCP, a Unix socket, in-process.
+    /// Reachable from this machine only: loopback TCP, a Unix socket with a path, in-process.
+    /// (An abstract socket, `ipc://@name`, is reachable by every local user: not counted.)
     public static func isLocal(_ endpoint: String) -> Bool {
+        if endpoint.hasPrefix("ipc://@") { return false }
         for prefix in ["ipc://", "inproc://", "tcp://127.", "tcp://localhost:", "tcp://[::1]:"] where endpoint.hasPrefix(prefix) {
             return true
         }

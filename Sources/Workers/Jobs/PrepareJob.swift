@@ -21,7 +21,7 @@ extension PrepareJobSpec {
         do { bpe = try BPETokenizer(directory: tokenizerPath) } catch {
             throw JobSpecError(field: "tokenizer", error.description)
         }
-        return try Preparer.run(inputs: inputs, tokenizer: bpe, options: options, to: try data.resolve(out, field: "out"),
+        return try Preparer.run(inputs: inputs, tokenizer: bpe, options: options, to: try data.writable(out, field: "out"),
                                 commandLine: commandLine, progress: progress, shouldStop: shouldStop)
     }
 }

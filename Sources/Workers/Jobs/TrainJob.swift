@@ -51,8 +51,8 @@ extension TrainJobSpec {
             }
         }
         do {
-            return try Trainer(model: gpt2, data: prepared, options: options, outputDirectory: try directory.resolve(out, field: "out"),
-                               tokenizerFiles: tokenizerFiles, jsonLog: try logJson.map { path throws(JobSpecError) in try directory.resolve(path, field: "log-json") })
+            return try Trainer(model: gpt2, data: prepared, options: options, outputDirectory: try directory.writable(out, field: "out"),
+                               tokenizerFiles: tokenizerFiles, jsonLog: try logJson.map { path throws(JobSpecError) in try directory.writable(path, field: "log-json") })
         } catch let error as TrainingError {
             throw JobSpecError(field: "data", error.description)
         }
