@@ -491,4 +491,17 @@ struct BrokerCoreTests {
             if case .status = $0.reply { true } else { false }
         } == true)
     }
+
+    @Test("cuentista.status tells an ordinary client which workers serve, not where they run or which job they hold")
+    func statusForClients() throws {
+        let broker = try BrokerHarness()
+        broker.ready("P1", "prepare")
+        let sent = broker.request(from: "C1", InternalService.status, StatusRequest(version: .v1).wire())
+        let reply = try StatusReply(wire: try #require(sent.toClient("C1").first).body)
+        let hello = try #require(reply.services.first?.workers.first)
+        #expect(hello.workerId == "P1" && hello.host.isEmpty && hello.currentJob.isEmpty)
+        let operatorView = broker.request(from: "OP", InternalService.status, StatusRequest(version: .v1).wire(), on: .admins)
+        let full = try StatusReply(wire: try #require(operatorView.toClient("OP").first).body)
+        #expect(full.services.first?.workers.first?.host == "test")
+    }
 }

@@ -86,7 +86,13 @@ extension BrokerCore {
         var byService: [String: [WorkerHello]] = [:]
         for identity in workerOrder {
             let worker = workers[identity]!
-            byService[worker.service, default: []].append(worker.hello)
+            var hello = worker.hello
+            // Which host runs what, and which job, is the operator's business.
+            if !caller.admin {
+                hello.host = ""
+                hello.currentJob = ""
+            }
+            byService[worker.service, default: []].append(hello)
         }
         let services = byService.keys.sorted().map { WorkerStatus(service: $0, workers: byService[$0]!) }
         let jobs = store.order.compactMap(visibleJob).filter { !$0.state.isFinished }.map(status(of:))
