@@ -31,7 +31,7 @@ struct OptionCoverageTests {
     func submitChecksValues() throws {
         // Port 9 (discard): were anything sent, the command would wait for a reply instead.
         let base = ["jobs", "submit", "train", "--model", "init:tiny", "--data", "prepared/x", "--coordinator", "tcp://127.0.0.1:9"]
-        for (extra, message) in [(["--out", "runs/a", "--epochs", "0"], "invalid --epochs: must be at least 1"),
+        for (extra, message) in [(["--out", "runs/a", "--epochs", "0"], "invalid --epochs: must be between 1 and 100000, got 0"),
                                  (["--out", "/etc/evil"], "invalid --out: /etc/evil must be relative to the data directory"),
                                  (["--out", "runs/a", "--lr-schedule", "zigzag"], "zigzag")] {
             let result = try CLI.run(base + extra)

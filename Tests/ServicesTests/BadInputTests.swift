@@ -127,7 +127,7 @@ struct BadInputTests {
     }
 
     @Test("invalid job specifications are refused with INVALID_ARGUMENT naming the field",
-          arguments: ["model", "lr=0", "lr=-1", "epochs", "out", "data"])
+          arguments: ["model", "lr=0", "lr=-1", "lr=3e38", "epochs", "epochs=4294967295", "save-every=4294967295", "out", "data"])
     func invalidTrainSpecs(case name: String) throws {
         let field = String(name.prefix { $0 != "=" })
         let change: (inout TrainJobSpec) -> Void = switch name {
@@ -135,6 +135,9 @@ struct BadInputTests {
         case "lr=0": { $0.lr = 0 }
         case "lr=-1": { $0.lr = -1 }
         case "epochs": { $0.epochs = 0 }
+        case "lr=3e38": { $0.lr = 3e38 }
+        case "epochs=4294967295": { $0.epochs = 4_294_967_295 }
+        case "save-every=4294967295": { $0.saveEvery = 4_294_967_295 }
         case "out": { $0.out = "/etc/evil" }
         default: { $0.data = "../outside" }
         }
@@ -158,6 +161,8 @@ struct BadInputTests {
         for (field, change) in [("val-fraction", { (s: inout PrepareJobSpec) in s.valFraction = 1 }),
                                 ("input", { (s: inout PrepareJobSpec) in s.inputs = ["/etc/passwd"] }),
                                 ("out", { (s: inout PrepareJobSpec) in s.out = "../outside" }),
+                                ("max-length", { (s: inout PrepareJobSpec) in s.maxLength = 4_294_967_295 }),
+                                ("shuffle-window", { (s: inout PrepareJobSpec) in s.shuffleWindow = 4_294_967_295 }),
                                 ("layout", { (s: inout PrepareJobSpec) in s.layout = "zigzag" })] {
             var spec = JobFlowTests.prepareSpec()
             change(&spec)

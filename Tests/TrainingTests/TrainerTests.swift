@@ -120,7 +120,7 @@ struct TrainerTests {
     func refuses() throws {
         var options = TrainingOptions()
         options.lr = 0
-        #expect(throws: InvalidOption(name: "lr", reason: "must be a positive number, got 0.0")) { try options.validate() }
+        #expect(throws: InvalidOption(name: "lr", reason: "must be a positive number up to 10, got 0.0")) { try options.validate() }
         let dir = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(throws: PreparedDataError.self) { try PreparedData(directory: dir) }

@@ -31,12 +31,18 @@ public struct PrepareOptions: JobOptions {
 
     public func validate() throws(InvalidOption) {
         if field != nil && template != nil { throw InvalidOption(name: "template", reason: "give --field or --template, not both") }
-        if maxLength < 2 { throw InvalidOption(name: "max-length", reason: "must be at least 2") }
+        // 2 tokens at least; at most a context no GPT-2 configuration comes near (a pad block
+        // of this many tokens is what one document costs in memory).
+        try InvalidOption.check(maxLength, "max-length", 2...131_072)
         if layout != "pack" && layout != "pad" { throw InvalidOption(name: "layout", reason: "must be pack or pad, got \(layout)") }
         if !(valFraction >= 0 && valFraction < 1) { throw InvalidOption(name: "val-fraction", reason: "must be in [0, 1), got \(valFraction)") }
         if delimiter.utf8.count != 1 || !delimiter.unicodeScalars.allSatisfy(\.isASCII) { throw InvalidOption(name: "delimiter", reason: "must be one ASCII character") }
         if let fraction, !(fraction > 0 && fraction <= 1) { throw InvalidOption(name: "fraction", reason: "must be in (0, 1], got \(fraction)") }
-        if let limit, limit < 1 { throw InvalidOption(name: "limit", reason: "must be at least 1") }
+        if let limit { try InvalidOption.check(limit, "limit", 1...TrainingOptions.maxCount) }
+        try InvalidOption.check(minChars, "min-chars", 0...TrainingOptions.maxCount)
+        if let maxChars { try InvalidOption.check(maxChars, "max-chars", max(1, minChars)...TrainingOptions.maxCount) }
+        // The window is held in memory: 10 million documents is already gigabytes.
+        try InvalidOption.check(shuffleWindow, "shuffle-window", 0...10_000_000)
         if limit != nil && fraction != nil { throw InvalidOption(name: "fraction", reason: "give --limit or --fraction, not both") }
     }
 }

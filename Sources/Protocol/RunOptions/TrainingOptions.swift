@@ -35,20 +35,25 @@ public struct TrainingOptions: JobOptions {
 
     public static let defaults = TrainingOptions()
 
+    /// The largest count any option takes: steps and epochs of a run stay far below it, and
+    /// every count fits the wire's 32-bit fields and the progress messages.
+    public static let maxCount = 1_000_000_000
+
     public func validate() throws(InvalidOption) {
         func fail(_ name: String, _ reason: String) -> InvalidOption { InvalidOption(name: name, reason: reason) }
-        if epochs < 1 { throw fail("epochs", "must be at least 1") }
-        if let maxSteps, maxSteps < 1 { throw fail("max-steps", "must be at least 1") }
-        if batchSize < 1 { throw fail("batch-size", "must be at least 1") }
-        if gradAccum < 1 { throw fail("grad-accum", "must be at least 1") }
-        if !(lr > 0) || !lr.isFinite { throw fail("lr", "must be a positive number, got \(lr)") }
-        if !(weightDecay >= 0) { throw fail("weight-decay", "must not be negative") }
-        if !(maxGradNorm >= 0) { throw fail("max-grad-norm", "must not be negative (0 disables clipping)") }
+        try InvalidOption.check(epochs, "epochs", 1...100_000)
+        if let maxSteps { try InvalidOption.check(maxSteps, "max-steps", 1...Self.maxCount) }
+        // A micro-batch of more than 4,096 blocks does not fit any machine's memory at 124M.
+        try InvalidOption.check(batchSize, "batch-size", 1...4096)
+        try InvalidOption.check(gradAccum, "grad-accum", 1...65_536)
+        if !(lr > 0) || !lr.isFinite || lr > 10 { throw fail("lr", "must be a positive number up to 10, got \(lr)") }
+        try InvalidOption.check(weightDecay, "weight-decay", 0...10)
+        try InvalidOption.check(maxGradNorm, "max-grad-norm", 0...1e6, " (0 disables clipping)")
         if !(adamBeta2 > 0 && adamBeta2 < 1) { throw fail("adam-beta2", "must be in (0, 1), got \(adamBeta2)") }
-        if warmupSteps < 0 { throw fail("warmup-steps", "must not be negative") }
-        if evalEvery < 0 { throw fail("eval-every", "must not be negative") }
-        if saveEvery < 0 { throw fail("save-every", "must not be negative") }
-        if saveTotalLimit < 0 { throw fail("save-total-limit", "must not be negative") }
+        try InvalidOption.check(warmupSteps, "warmup-steps", 0...Self.maxCount)
+        try InvalidOption.check(evalEvery, "eval-every", 0...Self.maxCount)
+        try InvalidOption.check(saveEvery, "save-every", 0...Self.maxCount)
+        try InvalidOption.check(saveTotalLimit, "save-total-limit", 0...10_000)
         if let dropout, !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must be in [0, 1), got \(dropout)") }
     }
 }

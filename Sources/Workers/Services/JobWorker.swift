@@ -151,7 +151,7 @@ final class RunningJob: Sendable {
             lastSent = Date()
             let share = total > 0 ? Double(done) / Double(total) : 0
             let elapsed = Date().timeIntervalSince(started)
-            post(JobReply(reply: .progress(JobProgress(jobId: id, step: UInt32(share * 100), totalSteps: 100,
+            post(JobReply(reply: .progress(JobProgress(jobId: id, step: UInt32(clamping: Int(share * 100)), totalSteps: 100,
                                                         tokensPerSecond: 0, etaSeconds: share > 0 ? elapsed * (1 - share) / share : 0))))
         }, shouldStop: { stopReason != nil })
         let summary = "\(counts.kept) documents kept of \(counts.rowsRead) rows; blocks train \(counts.blocks["train"] ?? 0), validation \(counts.blocks["validation"] ?? 0)"
@@ -175,15 +175,15 @@ final class RunningJob: Sendable {
                 epochLoss.count += 1
                 guard step == total || Date().timeIntervalSince(lastSent) > 0.25 else { return }
                 lastSent = Date()
-                post(JobReply(reply: .progress(JobProgress(jobId: id, step: UInt32(step), totalSteps: UInt32(total), epoch: UInt32(epoch),
+                post(JobReply(reply: .progress(JobProgress(jobId: id, step: UInt32(clamping: step), totalSteps: UInt32(clamping: total), epoch: UInt32(clamping: epoch),
                                                             loss: loss, tokensPerSecond: rate, etaSeconds: eta))))
             case let .evaluation(step, epoch, loss, perplexity):
-                post(JobReply(reply: .progress(JobProgress(jobId: id, step: UInt32(step), totalSteps: UInt32(trainer.totalSteps),
-                                                            epoch: UInt32(epoch), loss: epochLoss.count > 0 && epochLoss.epoch == epoch ? Float(epochLoss.sum / Double(epochLoss.count)) : .nan,
+                post(JobReply(reply: .progress(JobProgress(jobId: id, step: UInt32(clamping: step), totalSteps: UInt32(clamping: trainer.totalSteps),
+                                                            epoch: UInt32(clamping: epoch), loss: epochLoss.count > 0 && epochLoss.epoch == epoch ? Float(epochLoss.sum / Double(epochLoss.count)) : .nan,
                                                             eval: Evaluation(loss: loss, perplexity: perplexity)))))
             case let .checkpoint(path):
                 let relative = path.hasPrefix(root) ? String(path.dropFirst(root.count)) : path
-                post(JobReply(reply: .progress(JobProgress(jobId: id, totalSteps: UInt32(trainer.totalSteps), checkpoint: relative))))
+                post(JobReply(reply: .progress(JobProgress(jobId: id, totalSteps: UInt32(clamping: trainer.totalSteps), checkpoint: relative))))
             case .resumed:
                 break
             }
