@@ -116,6 +116,26 @@ struct TrainerTests {
         #expect(TrainingCheckpoint.list(in: dir + "/moved").contains(dir + "/moved/checkpoint-12"))
     }
 
+    @Test("a loss that is no longer a number stops the run at that step, before the update and before any checkpoint")
+    func divergence() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try Self.makeData(dir + "/data")
+        let model = try freshModel()
+        // A weight that is already NaN (a corrupted model, or an update that overflowed).
+        model.parameters.storage[model.parameters.storage.count / 2] = .nan
+        let trainer = try Trainer(model: model, data: data, options: Self.options(), outputDirectory: dir + "/out")
+        do {
+            _ = try trainer.run { _ in }
+            Issue.record("a NaN loss trained on")
+        } catch let error as TrainingError {
+            guard case let .diverged(step, loss, _) = error else { Issue.record("\(error)"); return }
+            #expect(step == 1 && loss.isNaN)
+            #expect(error.description.contains("diverged at step 1"))
+        }
+        #expect(TrainingCheckpoint.list(in: dir + "/out").isEmpty)
+    }
+
     @Test("invalid options and mismatched data are refused with the option named")
     func refuses() throws {
         var options = TrainingOptions()

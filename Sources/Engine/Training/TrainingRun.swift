@@ -76,6 +76,11 @@ final class TrainingRun {
             for i in grads.storage.indices { grads.storage[i] *= scale }
         }
         let norm = GradientClipping.clip(grads, maxNorm: options.maxGradNorm)
+        // A loss or gradient that is no longer a number would make every weight NaN and every
+        // later checkpoint unreadable: stop here, before the update.
+        guard lossSum.isFinite, norm.isFinite else {
+            throw TrainingError.diverged(step: state.step + 1, loss: lossSum / Float(micro), gradientNorm: norm)
+        }
         let totalSteps = trainer.totalSteps
         let lr = options.lr * options.lrSchedule.factor(step: state.step, warmup: options.warmupSteps, total: totalSteps)
         optimizer.update(parameters: model.parameters, grads: grads, learningRate: lr)

@@ -131,6 +131,11 @@ final class RunningJob: Sendable {
         } catch let error as JobSpecError {
             logger.error("\(id) failed: \(error)")
             finish(.failed, error: error.description)
+        } catch let error as TrainingError {
+            // Bad data or a diverging run: another attempt would do the same. A checkpoint that
+            // could not be written (a full disk) may go better elsewhere or later.
+            logger.error("\(id) failed: \(error)")
+            if case .checkpoint = error { finish(.failed, error: error.description, retryable: true) } else { finish(.failed, error: error.description) }
         } catch PrepError.cancelled {
             finish(stopReason == .handBack ? .queued : .cancelled)
         } catch let error as PrepError {
