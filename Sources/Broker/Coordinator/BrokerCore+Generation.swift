@@ -32,7 +32,7 @@ extension BrokerCore {
                 return
             }
         }
-        replyError(to: client, service: "generate", code: .notFound, "no request '\(cancel.requestId)' is queued or decoding", field: "request_id")
+        replyError(to: client, service: "generate", code: .notFound, "no request '\(LogLimits.quote(cancel.requestId))' is queued or decoding", field: "request_id")
     }
 
     /// Every generator switches; "job:<id>" names a finished train job's best model.
@@ -46,7 +46,7 @@ extension BrokerCore {
             let id = String(request.model.dropFirst(4))
             guard let job = store.jobs[id], job.kind == "train", job.state == .succeeded else {
                 if let client {
-                    replyError(to: client, service: "generate", code: .notFound, "\(id) is not a succeeded train job", field: "model")
+                    replyError(to: client, service: "generate", code: .notFound, "\(LogLimits.quote(id)) is not a succeeded train job", field: "model")
                 }
                 return
             }
@@ -64,7 +64,7 @@ extension BrokerCore {
         for identity in generators {
             sendToWorker(identity, .request, [address, [], GeneratorCall(call: .switchModel(request)).wire()])
         }
-        logger.info("switching \(generators.count) generator(s) to '\(request.model)'")
+        logger.info("switching \(generators.count) generator(s) to '\(LogLimits.quote(request.model))'")
     }
 
     func handleBroadcastReply(_ number: Int, from worker: WorkerEntry, body: [UInt8]) {

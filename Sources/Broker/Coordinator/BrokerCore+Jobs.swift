@@ -45,10 +45,10 @@ extension BrokerCore {
             logger.info("\(job.id) queued (\(job.kind))")
             reply(JobReply(reply: .status(status(of: job))))
         case let .status(id):
-            guard let job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
+            guard let job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(LogLimits.quote(id))") }
             reply(JobReply(reply: .status(status(of: job))))
         case let .cancel(id):
-            guard var job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
+            guard var job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(LogLimits.quote(id))") }
             if job.state == .queued {
                 job.state = .cancelled
                 job.error = "cancelled before it started"
@@ -64,7 +64,7 @@ extension BrokerCore {
             }
             reply(JobReply(reply: .status(status(of: store.jobs[id]!))))
         case let .follow(id):
-            guard let job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(id)") }
+            guard let job = visibleJob(id) else { return replyError(to: client, service: InternalService.jobs, code: .notFound, "no job \(LogLimits.quote(id))") }
             if job.state.isFinished { return reply(JobReply(reply: .status(status(of: job)))) }
             followers[id, default: []].append(client)
             reply(JobReply(reply: .status(status(of: job))), final: false)
@@ -95,8 +95,11 @@ extension BrokerCore {
             byService[worker.service, default: []].append(hello)
         }
         let services = byService.keys.sorted().map { WorkerStatus(service: $0, workers: byService[$0]!) }
-        let jobs = store.order.compactMap(visibleJob).filter { !$0.state.isFinished }.map(status(of:))
-        sendToClient(client, service: InternalService.status, body: StatusReply(services: services, jobs: jobs).wire(), final: true)
+        // Bounded whatever waits: running jobs first, then the oldest queued; the rest counted.
+        let unfinished = store.unfinished.compactMap(visibleJob)
+        let listed = (unfinished.filter { $0.state == .running } + unfinished.filter { $0.state != .running }).prefix(StatusReply.maxJobs)
+        let reply = StatusReply(services: services, jobs: listed.map(status(of:)), jobsNotListed: UInt32(clamping: unfinished.count - listed.count))
+        sendToClient(client, service: InternalService.status, body: reply.wire(), final: true)
     }
 
     /// A job the caller may see and act on: its own, or any for an admin. Anyone else's is
@@ -141,11 +144,11 @@ extension BrokerCore {
     /// A relative path in one spelling, split as the kernel does (`..` never gets this far).
     static func folder(_ path: String) -> String { DataDirectory.normalized(path) }
 
-    /// True when a queued or running prepare job will write `path` (a train job may wait for it).
-    func preparePending(writing path: String) -> Bool {
-        store.jobs.values.contains { job in
-            if case let .prepare(spec) = job.spec, !job.state.isFinished { Self.folder(spec.out) == Self.folder(path) } else { false }
-        }
+    /// The folders queued or running prepare jobs will write (a train job reading one waits).
+    func pendingPrepareOutputs() -> Set<String> {
+        Set(store.unfinished.compactMap { id in
+            if case let .prepare(spec) = store.jobs[id]!.spec { Self.folder(spec.out) } else { nil }
+        })
     }
 
     func status(of job: JobRecord) -> JobStatus {
@@ -167,12 +170,33 @@ extension BrokerCore {
         }
     }
 
+    /// What decides whether a queued job could start: the jobs, the job workers with free
+    /// slots and the restart grace. While it stays the same, dispatching would find nothing to
+    /// do, so the work per message does not grow with the jobs waiting (10,000 train jobs
+    /// waiting on a prepare kept an idle coordinator at 72% CPU).
+    struct JobDispatchState: Equatable {
+        let revision: Int
+        let freeWorkers: [[UInt8]]
+        let inGrace: Bool
+    }
+
+    func jobDispatchState() -> JobDispatchState {
+        JobDispatchState(revision: store.revision, freeWorkers: workerOrder.filter {
+            let worker = workers[$0]!
+            return Self.jobServices.contains(worker.service) && worker.freeSlots > 0
+        }, inGrace: now < restoredGrace)
+    }
+
     func dispatchJobs() {
-        let inGrace = now < restoredGrace
-        for id in store.order where store.jobs[id]!.state == .queued {
+        let state = jobDispatchState(), inGrace = state.inGrace
+        guard state != lastJobDispatch else { return }
+        defer { lastJobDispatch = jobDispatchState() }
+        guard !state.freeWorkers.isEmpty else { return }
+        let waitingForPrepare = pendingPrepareOutputs()
+        for id in store.unfinished where store.jobs[id]!.state == .queued {
             if inGrace && restoredJobs.contains(id) { continue }
             var job = store.jobs[id]!
-            if case let .train(spec) = job.spec, preparePending(writing: spec.data) { continue }
+            if case let .train(spec) = job.spec, waitingForPrepare.contains(Self.folder(spec.data)) { continue }
             guard let worker = freeWorker(for: job.kind) else { continue }
             let assignment = JobAssignment(version: .v1, jobId: id, attempt: UInt32(job.attempts + 1), resume: job.started,
                                            action: .run(job.spec.wire))
@@ -226,7 +250,7 @@ extension BrokerCore {
                 }
             }
             persist(job)
-            logger.info("\(jobId) \(job.state.rawValue)\(job.error.isEmpty ? "" : ": \(job.error)")")
+            logger.info("\(jobId) \(job.state.rawValue)\(job.error.isEmpty ? "" : ": \(LogLimits.quote(job.error))")")
             if job.state.isFinished { finishFollowers(of: job) }
             if job.state == .succeeded { jobSucceeded(job) }
         default:

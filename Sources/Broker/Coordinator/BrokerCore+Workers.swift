@@ -28,11 +28,12 @@ extension BrokerCore {
                 sendToWorker(identity, .disconnect)
                 return
             }
-            guard rest.count >= 2, let hello = try? WorkerHello(wire: rest[1]), hello.version == .v1,
+            guard rest.count >= 2, rest[1].count <= Self.maxHelloBytes, let hello = try? WorkerHello(wire: rest[1]), hello.version == .v1,
                   hello.service == String(decoding: rest[0], as: UTF8.self), !hello.service.isEmpty else {
-                logger.warning("a worker's READY was malformed or of another protocol version; disconnecting it")
-                sendToWorker(identity, .disconnect)
-                return
+                return refuseWorker(identity, "a worker's READY was malformed, over \(Self.maxHelloBytes) bytes or of another protocol version")
+            }
+            if let problem = Self.helloProblem(hello) {
+                return refuseWorker(identity, "a worker's READY was refused: \(problem)")
             }
             guard !hello.service.hasPrefix(InternalService.namespace), InternalService.renamed[hello.service] == nil else {
                 logger.warning("a worker tried to register '\(hello.service)', a name of the coordinator's own; disconnecting it")
@@ -42,7 +43,9 @@ extension BrokerCore {
             register(identity, hello)
         case .heartbeat:
             guard let worker else { sendToWorker(identity, .disconnect); return }
-            if let beat = rest.first.flatMap({ try? Heartbeat(wire: $0) }) { worker.busyReported = Int(beat.busy) }
+            if let body = rest.first, body.count <= Self.maxHelloBytes, let beat = try? Heartbeat(wire: body) {
+                worker.busyReported = Int(min(beat.busy, 1 << 20))
+            }
         case .partial, .final:
             guard rest.count >= 3 else { return drop(rest, "a worker reply without client address and body") }
             handleWorkerReply(worker: worker, identity: identity, client: rest[0], body: rest[2], final: command == .final)
@@ -51,6 +54,29 @@ extension BrokerCore {
         case .request:
             drop(rest, "a worker sent REQUEST")
         }
+    }
+
+    /// What a worker's READY may hold: everyone's `status` lists it (five workers with 15 MB
+    /// hellos made the readiness probe fail for all).
+    static let maxHelloBytes = 16 << 10
+    static var helloFieldLimits: [(String, KeyPath<WorkerHello, String>, Int)] {[
+        ("service", \.service, Majordomo.maxServiceNameBytes), ("worker_id", \.workerId, 128), ("host", \.host, 255),
+        ("model", \.model, 1024), ("current_job", \.currentJob, 128),
+    ]}
+    static let maxWorkerCapacity: UInt32 = 4096
+
+    static func helloProblem(_ hello: WorkerHello) -> String? {
+        for (name, field, limit) in helloFieldLimits where hello[keyPath: field].utf8.count > limit {
+            return "\(name) has \(hello[keyPath: field].utf8.count) bytes (at most \(limit))"
+        }
+        if hello.capacity > maxWorkerCapacity { return "capacity \(hello.capacity) (at most \(maxWorkerCapacity))" }
+        return nil
+    }
+
+    func refuseWorker(_ identity: [UInt8], _ reason: String) {
+        let (write, leftOut) = logLimiter.admit("refused worker", now: now)
+        if write { logger.warning("\(reason); disconnecting it\(leftOut > 0 ? " (\(leftOut) more not logged)" : "")") }
+        sendToWorker(identity, .disconnect)
     }
 
     func register(_ identity: [UInt8], _ hello: WorkerHello) {

@@ -155,6 +155,10 @@ public final class BrokerCore {
     var nextRefusalLog: UInt64 = 0
     /// Frames that could not be parsed at all and were dropped (see service.proto).
     public private(set) var droppedFrames = 0
+    /// The job dispatch state last looked at (see `dispatchJobs`).
+    var lastJobDispatch: JobDispatchState?
+    /// Log lines a peer can cause at will are written at most once a second per kind.
+    var logLimiter = LogRateLimiter()
 
     public init(configuration: CoordinatorConfiguration, store: JobStore, logger: Logger, now: UInt64) throws {
         self.configuration = configuration
@@ -269,6 +273,10 @@ public final class BrokerCore {
             guard frames.count >= 6, frames[3] == [Majordomo.ClientCommand.request.rawValue] else {
                 return drop(frames, "a client message that is not a REQUEST with service and body")
             }
+            guard frames[4].count <= Majordomo.maxServiceNameBytes else {
+                return replyError(to: sender, service: "", code: .malformed,
+                                  "a service name has at most \(Majordomo.maxServiceNameBytes) bytes; this one has \(frames[4].count)")
+            }
             let service = String(decoding: frames[4], as: UTF8.self)
             handleClientRequest(from: sender, service: service, body: frames[5])
         } else if header == Majordomo.workerHeader {
@@ -277,9 +285,9 @@ public final class BrokerCore {
             }
             handleWorker(sender, command, Array(frames[4...]))
         } else if header.starts(with: Array("MDPC".utf8)) {
-            let service = frames.count > 4 ? String(decoding: frames[4], as: UTF8.self) : ""
+            let service = frames.count > 4 && frames[4].count <= Majordomo.maxServiceNameBytes ? String(decoding: frames[4], as: UTF8.self) : ""
             replyError(to: sender, service: service, code: .badVersion,
-                       "this broker speaks MDPC02 (Majordomo 0.2); the request said \(String(decoding: header, as: UTF8.self))")
+                       "this broker speaks MDPC02 (Majordomo 0.2); the request said \(LogLimits.quote(bytes: header))")
         } else {
             drop(frames, "an unknown protocol header")
         }
@@ -287,13 +295,29 @@ public final class BrokerCore {
 
     func drop(_ frames: [[UInt8]], _ reason: String) {
         droppedFrames += 1
-        logger.warning("dropped a message of \(frames.count) frame(s): \(reason) (dropped so far: \(droppedFrames))")
+        let (write, leftOut) = logLimiter.admit("drop", now: now)
+        guard write else { return }
+        logger.warning("dropped a message of \(frames.count) frame(s): \(reason) (dropped so far: \(droppedFrames)\(leftOut > 0 ? "; \(leftOut) not logged" : ""))")
+    }
+
+    /// The most a request body for `service` may have: what the service can use. The broker
+    /// decodes the bodies of its own services and of `generate` (to route cancels and model
+    /// switches), so those are held to their size before any decoding; other services' bodies
+    /// travel to their workers up to `maxMessageBytes`.
+    func maxBodyBytes(for service: String) -> Int {
+        switch service {
+        case InternalService.status: 4 << 10
+        case InternalService.jobs: 1 << 20
+        case "generate": min(configuration.maxMessageBytes, GenerateRequest.maxBodyBytes)
+        default: configuration.maxMessageBytes
+        }
     }
 
     func handleClientRequest(from client: [UInt8], service: String, body: [UInt8]) {
-        if body.count > configuration.maxMessageBytes {
+        let maxBody = maxBodyBytes(for: InternalService.renamed[service] ?? service)
+        if body.count > maxBody {
             return replyError(to: client, service: service, code: .tooLarge,
-                              "the request has \(body.count) bytes; this broker accepts at most \(configuration.maxMessageBytes)")
+                              "the request has \(body.count) bytes; this broker accepts at most \(maxBody) for '\(LogLimits.quote(service))'")
         }
         switch service {
         case InternalService.jobs: return handleJobsRequest(from: client, body: body)
@@ -308,7 +332,7 @@ public final class BrokerCore {
             return handleClientRequest(from: client, service: current, body: body)
         case _ where service.hasPrefix(InternalService.namespace):
             return replyError(to: client, service: service, code: .unknownService,
-                              "the coordinator has no service '\(service)' (its own: \(InternalService.jobs), \(InternalService.status))")
+                              "the coordinator has no service '\(LogLimits.quote(service))' (its own: \(InternalService.jobs), \(InternalService.status))")
         case _ where Self.jobServices.contains(service):
             return replyError(to: client, service: service, code: .invalidArgument,
                               "'\(service)' workers take jobs from the coordinator: submit them to service '\(InternalService.jobs)'")
@@ -317,7 +341,7 @@ public final class BrokerCore {
         let registered = workers.values.contains { $0.service == service }
         guard registered || Self.knownServices.contains(service) else {
             return replyError(to: client, service: service, code: .unknownService,
-                              "no worker has registered service '\(service)' (services: \(InternalService.jobs), \(InternalService.status), \(Self.knownServices.sorted().joined(separator: ", ")))")
+                              "no worker has registered service '\(LogLimits.quote(service))' (services: \(InternalService.jobs), \(InternalService.status), \(Self.knownServices.sorted().joined(separator: ", ")))")
         }
         var request = PendingRequest(client: client, service: service, body: body, received: now, owner: caller.name)
         if service == "generate", let call = try? GeneratorCall(wire: body) {
@@ -328,11 +352,35 @@ public final class BrokerCore {
             case nil: break
             }
         }
-        if registered && freeWorker(for: service) == nil && queues[service, default: []].count >= configuration.maxQueuedRequests {
-            return replyError(to: client, service: service, code: .overloaded,
-                              "every '\(service)' worker is busy and \(configuration.maxQueuedRequests) requests already wait; retry later")
+        if let refusal = queueRefusal(for: request) {
+            return replyError(to: client, service: service, code: .overloaded, refusal)
         }
         queues[service, default: []].append(request)
+    }
+
+    /// Why `request` may not wait here (nil: it may). Whether or not a worker is registered, a
+    /// request that cannot start at once counts against its service's queue length, the
+    /// client's bytes and everyone's bytes.
+    func queueRefusal(for request: PendingRequest) -> String? {
+        guard freeWorker(for: request.service) == nil else { return nil }
+        let service = LogLimits.quote(request.service)
+        if queues[request.service, default: []].count >= configuration.maxQueuedRequests {
+            return "\(configuration.maxQueuedRequests) requests for '\(service)' already wait for a worker; retry later"
+        }
+        var total = 0, owners = 0
+        for queue in queues.values {
+            for waiting in queue {
+                total += waiting.body.count
+                if waiting.owner == request.owner { owners += waiting.body.count }
+            }
+        }
+        if owners + request.body.count > configuration.maxQueuedBytesPerClient {
+            return "your requests waiting here would hold \(owners + request.body.count) bytes; one client may have \(configuration.maxQueuedBytesPerClient) waiting: retry when some are answered"
+        }
+        if total + request.body.count > configuration.maxQueuedBytes {
+            return "the requests waiting here would hold \(total + request.body.count) bytes, over the coordinator's \(configuration.maxQueuedBytes); retry later"
+        }
+        return nil
     }
 
     // MARK: sending (into the outbox; the transport reports what it could not deliver)
@@ -345,7 +393,10 @@ public final class BrokerCore {
     }
 
     func replyError(to client: [UInt8], service: String, code: ErrorCode, _ message: String, field: String = "") {
-        logger.info("error \(code) to a client of '\(service)': \(message)")
+        let (write, leftOut) = logLimiter.admit("error \(code)", now: now)
+        if write {
+            logger.info("error \(code) to a client of '\(LogLimits.quote(service))': \(LogLimits.quote(message))\(leftOut > 0 ? " (and \(leftOut) more not logged)" : "")")
+        }
         sendToClient(client, service: service, body: ErrorReply.wire(code: code, message: message, field: field), final: true)
     }
 

@@ -22,8 +22,13 @@ public struct CoordinatorConfiguration: Sendable {
     /// How long a request to a known service without a live worker waits for one.
     public var serviceWaitMilliseconds = 10_000
     public var heartbeatMilliseconds = Majordomo.heartbeatMilliseconds
-    /// Requests a service's busy workers leave waiting here; past it: OVERLOADED.
+    /// Requests that may wait here for a service (its workers busy, or none registered yet);
+    /// past it: OVERLOADED.
     public var maxQueuedRequests = 64
+    /// Bytes of request bodies that may wait here, for all services together and for one
+    /// client (a CurveZMQ key, or a connection without CurveZMQ); past either: OVERLOADED.
+    public var maxQueuedBytes = 256 << 20
+    public var maxQueuedBytesPerClient = 64 << 20
     /// CurveZMQ: the coordinator's keys (nil: no encryption) and the public keys allowed in each
     /// role: clients, workers, and admins (clients who may act on everyone's work).
     public var curve: CurveKeys?
@@ -110,7 +115,14 @@ public final class Coordinator {
         // Sends to a peer that is gone fail instead of vanishing: the core hears of it.
         try socket.setRouterMandatory(true)
         try socket.setMaxMessageSize(4 * configuration.maxMessageBytes)
-        try socket.setHighWaterMarks(send: 10_000, receive: 10_000)
+        // A peer that does not read its replies is cut off when this many wait for it (the send
+        // fails with EAGAIN and the core forgets it): with 1 MB replies, a client that never read
+        // held 1.8 GB of the coordinator at 10,000.
+        let queued: Int32 = domain == "workers" ? 10_000 : 1_000
+        try socket.setHighWaterMarks(send: queued, receive: queued)
+        // A connection that has not finished its handshake (CurveZMQ or not) in time is closed,
+        // so silent TCP connections do not hold file descriptors for libzmq's default 30 s.
+        try socket.setHandshakeTimeout(milliseconds: 5_000)
         if let curve = configuration.curve { try socket.setCurveServer(keys: curve, domain: domain) }
         return socket
     }
@@ -133,10 +145,17 @@ public final class Coordinator {
             var sockets = [clients, workers, admins]
             if let zap = zapHandler { sockets.append(zap.socket) }
             let readable = try poll(sockets, timeoutMilliseconds: min(configuration.heartbeatMilliseconds, 100))
-            for (channel, index) in [(BrokerCore.Channel.clients, 0), (.workers, 1), (.admins, 2)] where readable[index] {
-                // Drain what is there, a bounded number at a time so heartbeats keep their beat.
-                for _ in 0..<1000 {
-                    guard let received = try socket(channel).receiveWithUserId(dontWait: true) else { break }
+            // One message from each readable socket in turn, for a bounded time: a flood on one
+            // endpoint neither starves the others (workers' heartbeats arrive on theirs) nor
+            // delays this loop's own heartbeats and timers (`tick` below).
+            var channels = [(BrokerCore.Channel.clients, 0), (.workers, 1), (.admins, 2)].filter { readable[$0.1] }.map(\.0)
+            let deadline = Self.clock() + UInt64(max(5, configuration.heartbeatMilliseconds / 10))
+            while !channels.isEmpty && Self.clock() < deadline {
+                for channel in channels {
+                    guard let received = try socket(channel).receiveWithUserId(dontWait: true) else {
+                        channels.removeAll { $0 == channel }
+                        continue
+                    }
                     // Only a CurveZMQ socket's User-Id comes from the ZAP handler; under the NULL
                     // mechanism a peer can put any User-Id in its handshake, so it is ignored.
                     let userId = configuration.curve != nil && channel == .clients ? received.userId : ""

@@ -70,6 +70,13 @@ public final class JobStore {
     public private(set) var importedJobs = 0
     let database: DatabaseQueue
     var nextNumber = 1
+    /// Where each job is in `order`, and which of those positions hold unfinished jobs: the
+    /// coordinator's per-message work looks at these, not at every job ever submitted.
+    private var position: [String: Int] = [:]
+    private var unfinishedPositions: Set<Int> = []
+    /// Changes with every job stored: nothing new can be dispatched while it and the free
+    /// workers stay the same.
+    public private(set) var revision = 0
 
     /// `path` names the database; a path ending in `.jsonl` (an earlier version's `--store`)
     /// names the journal to import, and the database goes beside it with the extension `.db`.
@@ -255,9 +262,17 @@ public final class JobStore {
 
     public static func nowMilliseconds() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
+    /// Queued and running jobs, in submission order.
+    public var unfinished: [String] { unfinishedPositions.sorted().map { order[$0] } }
+
     func remember(_ record: JobRecord) {
-        if jobs[record.id] == nil { order.append(record.id) }
+        if jobs[record.id] == nil {
+            position[record.id] = order.count
+            order.append(record.id)
+        }
         jobs[record.id] = record
+        revision &+= 1
+        if record.state.isFinished { unfinishedPositions.remove(position[record.id]!) } else { unfinishedPositions.insert(position[record.id]!) }
         if record.id.hasPrefix("job-"), let number = Int(record.id.dropFirst(4)) { nextNumber = max(nextNumber, number + 1) }
     }
 

@@ -54,6 +54,11 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
 
     public var samples: Bool { strategy != .greedy }
 
+    public static let maxStopStrings = 64
+    public static let maxStopStringBytes = 1024
+    /// More than any vocabulary this engine loads entries for (GPT-2's has 50,257).
+    public static let maxLogitBiases = 65_536
+
     /// Checks every value; the error names the parameter.
     public func validate(promptLength: Int? = nil, contextLength: Int? = nil) throws(GenerationError) {
         func fail(_ name: String, _ reason: String) -> GenerationError { .invalidParameter(name: name, reason: reason) }
@@ -76,6 +81,13 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
         if n < 1 || n > 64 { throw fail("n", "must be between 1 and 64, got \(n)") }
         if traceTop < 0 || traceTop > 100 { throw fail("trace_top", "must be between 0 and 100, got \(traceTop)") }
         if stop.contains(where: \.isEmpty) { throw fail("stop", "stop strings must not be empty") }
+        // Every stop string is matched against every new token's text: their number and length
+        // bound the work per step (a million of them held every slot for 25 s).
+        if stop.count > Self.maxStopStrings { throw fail("stop", "at most \(Self.maxStopStrings) stop strings, got \(stop.count)") }
+        if let long = stop.first(where: { $0.utf8.count > Self.maxStopStringBytes }) {
+            throw fail("stop", "a stop string has at most \(Self.maxStopStringBytes) bytes; one has \(long.utf8.count)")
+        }
+        if logitBias.count > Self.maxLogitBiases { throw fail("logit_bias", "at most \(Self.maxLogitBiases) entries, got \(logitBias.count)") }
         for (token, bias) in logitBias where !bias.isFinite && bias != -.infinity {
             throw fail("logit_bias", "bias for token \(token) must be a number or -inf")
         }

@@ -15,7 +15,7 @@ extension GenerateCommand {
         let requestId = UUID().uuidString
         let request = GenerateRequest(version: .v1, requestId: requestId, model: model ?? "", prompt: .text(prompt),
                                       parameters: try parameters().wire, stream: true)
-        try client.send(service: "generate", body: GeneratorCall(call: .generate(request)).wire())
+        try client.send(service: "generate", body: GeneratorCall(call: .generate(request)).checkedWire())
         var texts: [Int32: String] = [:]
         var lastHeard = Date()
         var cancelled = false

@@ -31,9 +31,10 @@ struct StatusCommand: ParsableCommand {
             let workers = status.services.first { $0.service == name }?.workers ?? []
             print("\(pad(name, 10)) \(workers.count)\(workers.isEmpty ? "" : "  " + workers.map { $0.workerId + ($0.model.isEmpty ? "" : " (\($0.model))") }.joined(separator: ", "))")
         }
-        print("jobs waiting or running: \(status.jobs.count)")
+        print("jobs waiting or running: \(status.jobs.count + Int(status.jobsNotListed))")
         for job in status.jobs {
             print("  \(job.jobId)  \(job.kind)  \(JobsCommand.name(job.state))\(job.worker.isEmpty ? "" : "  on \(job.worker)")")
         }
+        if status.jobsNotListed > 0 { print("  … and \(status.jobsNotListed) more queued (cuentista jobs list shows every job)") }
     }
 }

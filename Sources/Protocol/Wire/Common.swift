@@ -61,7 +61,7 @@ extension ErrorReply: CMessage {
 
 extension ErrorReply: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__error__unpack, cuentista__v1__error__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__error__descriptor, cuentista__v1__error__unpack, cuentista__v1__error__free_unpacked)
     }
 
     public func wire() -> [UInt8] {

@@ -339,7 +339,7 @@ extension GeneratorCall: CMessage {
 
 extension GeneratorCall: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__generator_call__unpack, cuentista__v1__generator_call__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__generator_call__descriptor, cuentista__v1__generator_call__unpack, cuentista__v1__generator_call__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -349,7 +349,7 @@ extension GeneratorCall: WireMessage {
 
 extension GenerateRequest: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__generate_request__unpack, cuentista__v1__generate_request__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__generate_request__descriptor, cuentista__v1__generate_request__unpack, cuentista__v1__generate_request__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -359,7 +359,7 @@ extension GenerateRequest: WireMessage {
 
 extension GenerateEvent: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__generate_event__unpack, cuentista__v1__generate_event__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__generate_event__descriptor, cuentista__v1__generate_event__unpack, cuentista__v1__generate_event__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -369,7 +369,7 @@ extension GenerateEvent: WireMessage {
 
 extension CancelRequest: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__cancel_request__unpack, cuentista__v1__cancel_request__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__cancel_request__descriptor, cuentista__v1__cancel_request__unpack, cuentista__v1__cancel_request__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -379,7 +379,7 @@ extension CancelRequest: WireMessage {
 
 extension SwitchModelRequest: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__switch_model_request__unpack, cuentista__v1__switch_model_request__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__switch_model_request__descriptor, cuentista__v1__switch_model_request__unpack, cuentista__v1__switch_model_request__free_unpacked)
     }
 
     public func wire() -> [UInt8] {

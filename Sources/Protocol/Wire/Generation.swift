@@ -106,6 +106,13 @@ public struct GenerateRequest: Sendable, Equatable {
     }
 }
 
+extension GenerateRequest {
+    /// The largest generate body any service takes: a prompt fills a model's context at most
+    /// (32,768 tokens are about 160 KB as ids or text), plus the bounded stop strings and logit
+    /// biases. The coordinator holds bodies to it before decoding one.
+    public static let maxBodyBytes = 2 << 20
+}
+
 public struct TokenIds: Sendable, Equatable {
     public var ids: [UInt32]
 

@@ -269,7 +269,7 @@ extension JobAssignment: CMessage {
 
 extension JobRequest: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__job_request__unpack, cuentista__v1__job_request__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__job_request__descriptor, cuentista__v1__job_request__unpack, cuentista__v1__job_request__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -279,7 +279,7 @@ extension JobRequest: WireMessage {
 
 extension JobReply: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__job_reply__unpack, cuentista__v1__job_reply__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__job_reply__descriptor, cuentista__v1__job_reply__unpack, cuentista__v1__job_reply__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -289,7 +289,7 @@ extension JobReply: WireMessage {
 
 extension JobAssignment: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__job_assignment__unpack, cuentista__v1__job_assignment__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__job_assignment__descriptor, cuentista__v1__job_assignment__unpack, cuentista__v1__job_assignment__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -299,7 +299,7 @@ extension JobAssignment: WireMessage {
 
 extension JobSubmit: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__job_submit__unpack, cuentista__v1__job_submit__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__job_submit__descriptor, cuentista__v1__job_submit__unpack, cuentista__v1__job_submit__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -309,7 +309,7 @@ extension JobSubmit: WireMessage {
 
 extension JobStatus: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__job_status__unpack, cuentista__v1__job_status__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__job_status__descriptor, cuentista__v1__job_status__unpack, cuentista__v1__job_status__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -319,7 +319,7 @@ extension JobStatus: WireMessage {
 
 extension JobProgress: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__job_progress__unpack, cuentista__v1__job_progress__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__job_progress__descriptor, cuentista__v1__job_progress__unpack, cuentista__v1__job_progress__free_unpacked)
     }
 
     public func wire() -> [UInt8] {

@@ -59,6 +59,7 @@ extension StatusReply: CMessage {
         error = try swiftOptionalMessage(c.error)
         services = try swiftMessages(c.n_services, c.services)
         jobs = try swiftMessages(c.n_jobs, c.jobs)
+        jobsNotListed = c.jobs_not_listed
     }
 
     func c(in arena: Arena) -> UnsafeMutablePointer<Cuentista__V1__StatusReply> {
@@ -66,6 +67,7 @@ extension StatusReply: CMessage {
         m.pointee.error = error?.c(in: arena)
         (m.pointee.n_services, m.pointee.services) = arena.messages(services)
         (m.pointee.n_jobs, m.pointee.jobs) = arena.messages(jobs)
+        m.pointee.jobs_not_listed = jobsNotListed
         return m
     }
 }
@@ -88,7 +90,7 @@ extension WorkerStatus: CMessage {
 
 extension WorkerHello: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__worker_hello__unpack, cuentista__v1__worker_hello__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__worker_hello__descriptor, cuentista__v1__worker_hello__unpack, cuentista__v1__worker_hello__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -98,7 +100,7 @@ extension WorkerHello: WireMessage {
 
 extension Heartbeat: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__heartbeat__unpack, cuentista__v1__heartbeat__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__heartbeat__descriptor, cuentista__v1__heartbeat__unpack, cuentista__v1__heartbeat__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -108,7 +110,7 @@ extension Heartbeat: WireMessage {
 
 extension StatusRequest: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__status_request__unpack, cuentista__v1__status_request__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__status_request__descriptor, cuentista__v1__status_request__unpack, cuentista__v1__status_request__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -118,7 +120,7 @@ extension StatusRequest: WireMessage {
 
 extension StatusReply: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__status_reply__unpack, cuentista__v1__status_reply__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__status_reply__descriptor, cuentista__v1__status_reply__unpack, cuentista__v1__status_reply__free_unpacked)
     }
 
     public func wire() -> [UInt8] {

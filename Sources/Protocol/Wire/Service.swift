@@ -49,11 +49,16 @@ public struct StatusReply: Sendable, Equatable {
     public var error: ErrorReply?
     public var services: [WorkerStatus]
     public var jobs: [JobStatus]
+    /// Unfinished jobs left out of `jobs` (the reply lists `maxJobs` at most).
+    public var jobsNotListed: UInt32
 
-    public init(error: ErrorReply? = nil, services: [WorkerStatus] = [], jobs: [JobStatus] = []) {
+    public static let maxJobs = 1000
+
+    public init(error: ErrorReply? = nil, services: [WorkerStatus] = [], jobs: [JobStatus] = [], jobsNotListed: UInt32 = 0) {
         self.error = error
         self.services = services
         self.jobs = jobs
+        self.jobsNotListed = jobsNotListed
     }
 }
 

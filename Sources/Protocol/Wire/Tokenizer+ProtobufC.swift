@@ -196,7 +196,7 @@ extension TokenizeReply: CMessage {
 
 extension TokenizeRequest: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__tokenize_request__unpack, cuentista__v1__tokenize_request__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__tokenize_request__descriptor, cuentista__v1__tokenize_request__unpack, cuentista__v1__tokenize_request__free_unpacked)
     }
 
     public func wire() -> [UInt8] {
@@ -206,7 +206,7 @@ extension TokenizeRequest: WireMessage {
 
 extension TokenizeReply: WireMessage {
     public init(wire bytes: [UInt8]) throws(WireDecodingError) {
-        self = try unpack(bytes, cuentista__v1__tokenize_reply__unpack, cuentista__v1__tokenize_reply__free_unpacked)
+        self = try unpack(bytes, cuentista__v1__tokenize_reply__descriptor, cuentista__v1__tokenize_reply__unpack, cuentista__v1__tokenize_reply__free_unpacked)
     }
 
     public func wire() -> [UInt8] {

@@ -16,11 +16,21 @@ public enum WireDecodingError: Error, Sendable, Equatable, CustomStringConvertib
     case malformed(type: String)
     /// An enum field holds a number the proto does not define.
     case unknownEnumValue(field: String, value: Int32)
+    /// A string field holds a NUL byte, which protobuf-c cannot carry (it would cut the text).
+    case nulInString(field: String)
+    /// More fields this build does not know than `DecodeLimits.maxUnknownFields`.
+    case tooManyUnknownFields(type: String, limit: Int)
+    /// Decoding would take more memory than `DecodeLimits` allows for a body of this size
+    /// (a great many tiny fields).
+    case tooCostly(type: String, bytes: Int)
 
     public var description: String {
         switch self {
         case .malformed(let type): "the bytes are not a valid \(type) message"
         case .unknownEnumValue(let field, let value): "\(field) has the unknown enum value \(value)"
+        case .nulInString(let field): "\(field) holds a NUL byte, which the protocol's strings cannot carry"
+        case .tooManyUnknownFields(let type, let limit): "the \(type) message has more than \(limit) fields this version does not know"
+        case .tooCostly(let type, let bytes): "decoding these \(bytes) bytes as \(type) would need more memory than a body of that size may (a great many tiny fields)"
         }
     }
 }
@@ -52,16 +62,27 @@ extension CEnum {
 // MARK: Whole messages
 
 /// The generated `..._unpack` and `..._free_unpacked` are passed in so every type decodes the
-/// same way and the unpacked message is always freed.
+/// same way, within `DecodeLimits`, and the unpacked message is always freed.
 func unpack<M: CMessage>(
     _ bytes: [UInt8],
+    _ descriptor: ProtobufCMessageDescriptor,
     _ unpack: (UnsafeMutablePointer<ProtobufCAllocator>?, Int, UnsafePointer<UInt8>?) -> UnsafeMutablePointer<M.C>?,
     _ free: (UnsafeMutablePointer<M.C>?, UnsafeMutablePointer<ProtobufCAllocator>?) -> Void
 ) throws(WireDecodingError) -> M {
-    let message = bytes.withUnsafeBufferPointer { unpack(nil, $0.count, $0.baseAddress) }
-    guard let message else { throw .malformed(type: String(describing: M.self)) }
-    defer { free(message, nil) }
-    return try M(c: message.pointee)
+    // A copy of the generated descriptor: its field tables and nested descriptors stay the
+    // generated code's own.
+    var descriptor = descriptor
+    var scan = WireScan()
+    let scanned = bytes.withUnsafeBytes { raw in Result { () throws(WireDecodingError) in try scan.check(raw, &descriptor) } }
+    try scanned.get()
+    let (decoded, exhausted) = withBudgetAllocator(budget: DecodeLimits.budget(forBodyOf: bytes.count)) { allocator in
+        let message = bytes.withUnsafeBufferPointer { unpack(allocator, $0.count, $0.baseAddress) }
+        defer { if let message { free(message, allocator) } }
+        return message.map { (pointer) -> Result<M, WireDecodingError> in Result { () throws(WireDecodingError) in try M(c: pointer.pointee) } }
+    }
+    if exhausted { throw .tooCostly(type: String(describing: M.self), bytes: bytes.count) }
+    guard let decoded else { throw .malformed(type: String(describing: M.self)) }
+    return try decoded.get()
 }
 
 func pack<M: CMessage>(

@@ -20,6 +20,12 @@ public enum Majordomo {
 
     /// Requests above this get ERROR_CODE_TOO_LARGE; sockets refuse frames above four times it.
     public static let defaultMaxMessageBytes = 16 << 20
+    /// The largest frame the coordinator's sockets take (`ZMQ_MAXMSGSIZE`; a peer sending more
+    /// is disconnected): a worker's reply must fit, so a service refuses work whose reply
+    /// would not (ERROR_CODE_TOO_LARGE) instead of losing its connection.
+    public static let defaultMaxFrameBytes = 4 * defaultMaxMessageBytes
+    /// Service names are short words; a longer one is refused before it is quoted anywhere.
+    public static let maxServiceNameBytes = 255
 
     static func milliseconds(since start: DispatchTime) -> Int {
         Int((DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1_000_000)

@@ -121,6 +121,8 @@ public final class ZMQSocket {
     /// ROUTER: report unroutable messages (a vanished client) instead of dropping them silently.
     public func setRouterMandatory(_ on: Bool) throws(ZMQError) { try setOption(ZMQ_ROUTER_MANDATORY, Int32(on ? 1 : 0)) }
     public func setSendTimeout(milliseconds: Int32) throws(ZMQError) { try setOption(ZMQ_SNDTIMEO, milliseconds) }
+    /// A connection whose handshake (ZMTP greeting, CurveZMQ) is not done by then is closed.
+    public func setHandshakeTimeout(milliseconds: Int32) throws(ZMQError) { try setOption(ZMQ_HANDSHAKE_IVL, milliseconds) }
 
     // MARK: messages
 

@@ -53,6 +53,7 @@ public enum GeneratorMain {
             }
         }
 
+        var logLimiter = LogRateLimiter(), droppedDirect = 0
         while true {
             if stop.isRaised && !service.draining {
                 service.draining = true
@@ -65,9 +66,16 @@ public enum GeneratorMain {
                 send(service.handle(client: [fromBroker] + request.client, body: request.body))
                 timeout = 0
             }
-            while let direct, let frames = try direct.receive(dontWait: true) {
+            // A bounded number per turn, so that a flood on the direct endpoint cannot stop the
+            // decoding of what is already in flight.
+            for _ in 0..<64 {
+                guard let direct, let frames = try direct.receive(dontWait: true) else { break }
                 guard frames.count >= 6, frames[1].isEmpty, frames[2] == Majordomo.clientHeader, frames[3] == [Majordomo.ClientCommand.request.rawValue] else {
-                    logger.warning("dropped a direct message that is not a Majordomo request")
+                    droppedDirect += 1
+                    let (write, leftOut) = logLimiter.admit("junk", now: DispatchTime.now().uptimeNanoseconds / 1_000_000)
+                    if write {
+                        logger.warning("dropped a direct message that is not a Majordomo request (\(droppedDirect) so far\(leftOut > 0 ? ", \(leftOut) not logged" : ""))")
+                    }
                     continue
                 }
                 let client = [fromDirect] + frames[0]

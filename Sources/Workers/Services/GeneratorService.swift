@@ -4,6 +4,7 @@ import Generation
 import Jobs
 import Kernels
 import Logging
+import Messaging
 import Tokenizer
 import Wire
 
@@ -22,12 +23,17 @@ public struct GeneratorOptions: Sendable {
 /// One model in service. After a switch the old one keeps decoding its requests to the end.
 final class ServedModel {
     let name: String
+    /// The directory's files as loaded (names, sizes, modification times): a switch to the same
+    /// name with the same files is a no-op, one rewritten in place (a job that saved into the
+    /// same folder) loads it again.
+    let files: [String: [Int]]
     let tokenizer: BPETokenizer
     let scheduler: BatchScheduler
     var live: [Int: LiveRequest] = [:]
 
     init(name: String, data: DataDirectory, options: GeneratorOptions) throws {
         let path = try data.requireExisting(name, field: "model")
+        files = Self.files(in: path)
         let model = try ModelLoader.load(directory: path).model
         let tokenizer = try BPETokenizer(directory: path)
         let eos = tokenizer.eosTokenId ?? model.config.eosTokenId.flatMap { Int32(exactly: $0) }
@@ -35,6 +41,16 @@ final class ServedModel {
         self.name = name
         self.tokenizer = tokenizer
         scheduler = BatchScheduler(generator: generator, slots: options.slots, maxLength: options.maxLength)
+    }
+
+    static func files(in directory: String) -> [String: [Int]] {
+        var files: [String: [Int]] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            var info = stat()
+            guard stat((directory as NSString).appendingPathComponent(name), &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            files[name] = [Int(info.st_size), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)]
+        }
+        return files
     }
 
     func display(_ token: Int32) -> String { tokenizer.decode([token]) }
@@ -51,6 +67,8 @@ final class ServedModel {
         wire.trace = completion.trace.map(wireTrace)
         return wire
     }
+
+    var vocabularySize: Int { scheduler.generator.model.config.vocabSize }
 
     var info: ModelInfo {
         let config = scheduler.generator.model.config
@@ -114,6 +132,8 @@ public final class GeneratorService {
     public var modelName: String { current.name }
     public var capacity: Int { options.slots + options.maxQueue }
     var models: [ServedModel] { [current] + retiring }
+    /// Models that may still be finishing their requests after switches (each holds its weights).
+    static let maxRetiringModels = 2
     public var inFlight: Int { models.reduce(0) { $0 + $1.live.count } }
     public var hasWork: Bool { models.contains { !$0.scheduler.isIdle } }
 
@@ -128,8 +148,12 @@ public final class GeneratorService {
     /// One incoming message; returns what to send at once. `direct`: from a client of the
     /// generator's own endpoint, where this service (not the coordinator) answers cancels.
     public func handle(client: [UInt8], body: [UInt8], direct: Bool = false) -> [Reply] {
-        guard let call = try? GeneratorCall(wire: body) else {
-            return [Self.error(client, "", .malformed, "the request is not a GeneratorCall")]
+        guard body.count <= GenerateRequest.maxBodyBytes else {
+            return [Self.error(client, "", .tooLarge, "the request has \(body.count) bytes; a generate request has at most \(GenerateRequest.maxBodyBytes)")]
+        }
+        let call: GeneratorCall
+        do { call = try GeneratorCall(wire: body) } catch {
+            return [Self.error(client, "", .malformed, "the request is not a GeneratorCall: \(error)")]
         }
         switch call.call {
         case let .generate(request): return [submit(client: client, request)].compactMap { $0 }
@@ -169,8 +193,16 @@ public final class GeneratorService {
         let prompt: [Int32]
         switch request.prompt {
         case let .text(text): prompt = current.tokenizer.encode(text)
-        case let .tokens(tokens): prompt = tokens.ids.map { Int32(truncatingIfNeeded: $0) }
+        case let .tokens(tokens):
+            // Checked here, unsigned as sent: a truncated id would be reported as another number.
+            if let bad = tokens.ids.first(where: { Int($0) >= current.vocabularySize }) {
+                return Self.error(client, id, .invalidArgument, "token id \(bad) is outside the vocabulary (size \(current.vocabularySize))", field: "prompt")
+            }
+            prompt = tokens.ids.map { Int32($0) }
         case nil: return Self.error(client, id, .invalidArgument, "the request has no prompt", field: "prompt")
+        }
+        if let bad = request.parameters?.logitBias.keys.first(where: { Int($0) >= current.vocabularySize }) {
+            return Self.error(client, id, .invalidArgument, "token id \(bad) is outside the vocabulary (size \(current.vocabularySize))", field: "logit_bias")
         }
         let parameters = Generation.GenerationParameters(wire: request.parameters)
         let schedulerId: Int
@@ -209,6 +241,17 @@ public final class GeneratorService {
     func switchModel(client: [UInt8], _ request: SwitchModelRequest) -> Reply {
         guard request.version == .v1 else {
             return Self.error(client, "", .badVersion, "protocol version \(request.version.rawValue) is not supported (this service speaks 1)")
+        }
+        // The model already served, unchanged: nothing to load (ten such switches used to keep
+        // ten copies).
+        if request.model == current.name, let path = try? data.requireExisting(request.model, field: "model"),
+           ServedModel.files(in: path) == current.files {
+            logger.info("already serving '\(LogLimits.quote(current.name))'; nothing to switch")
+            return Reply(client: client, body: Self.event("", .model(current.info)), final: true)
+        }
+        // Each model finishing its requests holds its weights: a bounded number may.
+        if !current.live.isEmpty && retiring.count >= Self.maxRetiringModels {
+            return Self.error(client, "", .overloaded, "\(retiring.count) earlier models are still finishing their requests; switch again when they are done")
         }
         let loaded: ServedModel
         do { loaded = try ServedModel(name: request.model, data: data, options: options) } catch let error as JobSpecError {

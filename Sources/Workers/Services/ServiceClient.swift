@@ -30,7 +30,7 @@ public final class ServiceClient {
     }
 
     public func jobs(_ request: JobRequest, timeoutMilliseconds: Int? = nil, onPartial: (JobReply) throws -> Void = { _ in }) throws -> JobReply {
-        let body = try client.request(service: InternalService.jobs, body: request.wire(), timeoutMilliseconds: timeoutMilliseconds ?? self.timeoutMilliseconds) {
+        let body = try client.request(service: InternalService.jobs, body: request.checkedWire(), timeoutMilliseconds: timeoutMilliseconds ?? self.timeoutMilliseconds) {
             try onPartial(try JobReply(wire: $0))
         }
         let reply = try JobReply(wire: body)
@@ -46,7 +46,7 @@ public final class ServiceClient {
     }
 
     public func tokenize(_ request: TokenizeRequest, retries: Int = 2) throws -> TokenizeReply {
-        let body = try client.request(service: "tokenize", body: request.wire(), timeoutMilliseconds: timeoutMilliseconds, retries: retries)
+        let body = try client.request(service: "tokenize", body: request.checkedWire(), timeoutMilliseconds: timeoutMilliseconds, retries: retries)
         let reply = try TokenizeReply(wire: body)
         if case let .error(error) = reply.reply { throw ServiceError(error) }
         return reply

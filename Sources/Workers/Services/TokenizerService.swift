@@ -1,6 +1,7 @@
 import Foundation
 import Jobs
 import Logging
+import Messaging
 import Tokenizer
 import Wire
 
@@ -36,11 +37,22 @@ public final class TokenizerService {
     }
 
     /// One request's bytes in, the reply's bytes out; never throws: errors become replies.
-    public func handle(_ body: [UInt8]) -> [UInt8] {
+    /// A reply that would not fit in a frame the coordinator takes is refused (TOO_LARGE):
+    /// sent anyway, it would cost this worker its connection and the client three attempts.
+    public func handle(_ body: [UInt8], maxReplyBytes: Int = Majordomo.defaultMaxFrameBytes) -> [UInt8] {
+        let reply = answer(body)
+        guard reply.count > maxReplyBytes else { return reply }
+        return TokenizeReply(reply: .error(ErrorReply(
+            code: .tooLarge,
+            message: "the reply would have \(reply.count) bytes, over the \(maxReplyBytes) a message may have; send the text in parts (or without offsets)"))).wire()
+    }
+
+    func answer(_ body: [UInt8]) -> [UInt8] {
         func error(_ code: ErrorCode, _ message: String, field: String = "") -> [UInt8] {
             TokenizeReply(reply: .error(ErrorReply(code: code, message: message, field: field))).wire()
         }
-        guard let request = try? TokenizeRequest(wire: body) else { return error(.malformed, "the request is not a TokenizeRequest") }
+        let request: TokenizeRequest
+        do { request = try TokenizeRequest(wire: body) } catch let failure { return error(.malformed, "the request is not a TokenizeRequest: \(failure)") }
         guard request.version == .v1 else {
             return error(.badVersion, "protocol version \(request.version.rawValue) is not supported (this service speaks 1)")
         }

@@ -450,7 +450,7 @@ const ProtobufCMessageDescriptor cuentista__v1__status_request__descriptor =
   (ProtobufCMessageInit) cuentista__v1__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cuentista__v1__status_reply__field_descriptors[3] =
+static const ProtobufCFieldDescriptor cuentista__v1__status_reply__field_descriptors[4] =
 {
   {
     "error",
@@ -488,16 +488,29 @@ static const ProtobufCFieldDescriptor cuentista__v1__status_reply__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "jobs_not_listed",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cuentista__V1__StatusReply, jobs_not_listed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cuentista__v1__status_reply__field_indices_by_name[] = {
   0,   /* field[0] = error */
   2,   /* field[2] = jobs */
+  3,   /* field[3] = jobs_not_listed */
   1,   /* field[1] = services */
 };
 static const ProtobufCIntRange cuentista__v1__status_reply__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor cuentista__v1__status_reply__descriptor =
 {
@@ -507,7 +520,7 @@ const ProtobufCMessageDescriptor cuentista__v1__status_reply__descriptor =
   "Cuentista__V1__StatusReply",
   "cuentista.v1",
   sizeof(Cuentista__V1__StatusReply),
-  3,
+  4,
   cuentista__v1__status_reply__field_descriptors,
   cuentista__v1__status_reply__field_indices_by_name,
   1,  cuentista__v1__status_reply__number_ranges,

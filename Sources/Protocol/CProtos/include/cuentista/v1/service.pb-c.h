@@ -95,14 +95,18 @@ struct  Cuentista__V1__StatusReply
   size_t n_services;
   Cuentista__V1__WorkerStatus **services;
   /*
-   * queued and running jobs
+   * queued and running jobs: running first, then the oldest queued
    */
   size_t n_jobs;
   Cuentista__V1__JobStatus **jobs;
+  /*
+   * unfinished jobs past the reply's limit (1,000), counted only
+   */
+  uint32_t jobs_not_listed;
 };
 #define CUENTISTA__V1__STATUS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cuentista__v1__status_reply__descriptor) \
-    , NULL, 0,NULL, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, 0 }
 
 
 struct  Cuentista__V1__WorkerStatus
