@@ -15,7 +15,7 @@ final class BrokerHarness {
     static let heartbeat: UInt64 = 1000
 
     init(maxAttempts: Int = 3, maxQueuedRequests: Int = 2, serviceWaitMilliseconds: Int = 5000,
-         storePath: String? = nil, clock: UInt64 = 1_000_000) throws {
+         storePath: String? = nil, clock: UInt64 = 1_000_000, configure: (inout CoordinatorConfiguration) -> Void = { _ in }) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString)").path
         self.storePath = storePath ?? folder + "/jobs.db"
         var configuration = CoordinatorConfiguration(dataDirectory: folder, storePath: self.storePath)
@@ -23,6 +23,7 @@ final class BrokerHarness {
         configuration.maxQueuedRequests = maxQueuedRequests
         configuration.serviceWaitMilliseconds = serviceWaitMilliseconds
         configuration.heartbeatMilliseconds = Int(Self.heartbeat)
+        configure(&configuration)
         var logger = Logger(label: "broker-test")
         logger.logLevel = .critical
         self.clock = clock
@@ -43,6 +44,11 @@ final class BrokerHarness {
     @discardableResult
     func request(from client: String, _ service: String, _ body: [UInt8], on channel: BrokerCore.Channel = .clients, userId: String = "") -> Sent {
         Sent(core.handle([Self.id(client), [], Array("MDPC02".utf8), [1], Array(service.utf8), body], from: channel, userId: userId, now: clock))
+    }
+
+    /// Any frames, as a peer with raw sockets sends them (its routing id first).
+    func raw(_ frames: [[UInt8]], on channel: BrokerCore.Channel = .clients) -> Sent {
+        Sent(core.handle(frames, from: channel, now: clock))
     }
 
     func worker(_ name: String, _ command: UInt8, _ rest: [[UInt8]] = [], on channel: BrokerCore.Channel = .workers) -> Sent {
