@@ -155,6 +155,8 @@ public final class BrokerCore {
     var nextRefusalLog: UInt64 = 0
     /// Frames that could not be parsed at all and were dropped (see service.proto).
     public private(set) var droppedFrames = 0
+    /// Replies dropped because their client's queue was full (it does not read).
+    public internal(set) var slowClientDrops = 0
     /// The job dispatch state last looked at (see `dispatchJobs`).
     var lastJobDispatch: JobDispatchState?
     /// Log lines a peer can cause at will are written at most once a second per kind.
@@ -219,6 +221,13 @@ public final class BrokerCore {
                 removeWorker(peer, reason: gone ? "unreachable" : "not reading its messages")
             }
         } else {
+            if !gone {
+                slowClientDrops += 1
+                let (write, leftOut) = logLimiter.admit("slow client", now: now)
+                if write {
+                    logger.warning("a client is not reading its replies (\(Coordinator.clientQueueLimit) wait for it): a reply to it was dropped and its streams stopped (replies dropped so far: \(slowClientDrops)\(leftOut > 0 ? ", \(leftOut) not logged" : ""))")
+                }
+            }
             clientVanished([message.channel.clientTag] + peer, dropWaiting: gone)
         }
         dispatch()
@@ -344,7 +353,13 @@ public final class BrokerCore {
                               "no worker has registered service '\(LogLimits.quote(service))' (services: \(InternalService.jobs), \(InternalService.status), \(Self.knownServices.sorted().joined(separator: ", ")))")
         }
         var request = PendingRequest(client: client, service: service, body: body, received: now, owner: caller.name)
-        if service == "generate", let call = try? GeneratorCall(wire: body) {
+        if service == "generate" {
+            // Decoded here anyway (to route cancels and switches): one that cannot be is
+            // answered now, not queued for a generator that would say the same.
+            let call: GeneratorCall
+            do { call = try GeneratorCall(wire: body) } catch {
+                return replyError(to: client, service: service, code: .malformed, "the request is not a GeneratorCall: \(error)")
+            }
             switch call.call {
             case let .cancel(cancel): return cancelGeneration(from: client, cancel)
             case let .switchModel(switchModel): return self.switchModel(from: client, switchModel)

@@ -110,6 +110,9 @@ public final class Coordinator {
         guard chmod(folder, 0o700) == 0 else { throw CoordinatorError("\(folder): cannot make it the operator's only (chmod 0700)") }
     }
 
+    /// Replies that may wait for one client (ZMQ_SNDHWM of the client endpoints).
+    public static let clientQueueLimit: Int32 = 1_000
+
     static func router(_ context: ZMQContext, _ configuration: CoordinatorConfiguration, domain: String) throws -> ZMQSocket {
         let socket = try ZMQSocket(context, .router)
         // Sends to a peer that is gone fail instead of vanishing: the core hears of it.
@@ -118,7 +121,7 @@ public final class Coordinator {
         // A peer that does not read its replies is cut off when this many wait for it (the send
         // fails with EAGAIN and the core forgets it): with 1 MB replies, a client that never read
         // held 1.8 GB of the coordinator at 10,000.
-        let queued: Int32 = domain == "workers" ? 10_000 : 1_000
+        let queued = domain == "workers" ? 10_000 : clientQueueLimit
         try socket.setHighWaterMarks(send: queued, receive: queued)
         // A connection that has not finished its handshake (CurveZMQ or not) in time is closed,
         // so silent TCP connections do not hold file descriptors for libzmq's default 30 s.
