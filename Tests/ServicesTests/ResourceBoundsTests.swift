@@ -194,4 +194,34 @@ struct ResourceBoundsTests {
         #expect(latencies.count == 6 && latencies.allSatisfy { $0 < 2 }, "\(latencies)")
         #expect(system.stop("coordinator") == 0)
     }
+
+    @Test("a cap on client connections: past it new ones are refused and logged, those held are served, and room frees as they leave")
+    func connectionCap() throws {
+        let system = try LiveSystem(coordinatorArguments: ["--max-connections", "20"])
+        try system.startCoordinator()
+        try system.waitUntilAnswering()
+        func connectedClient() throws -> (ZMQSocket, Bool) {
+            let socket = try Self.rawClient(system.endpoint, system.context)
+            try Self.request(socket, Array(InternalService.status.utf8), StatusRequest(version: .v1).wire())
+            let answered = try poll([socket], timeoutMilliseconds: 2000)[0] && (try socket.receive()) != nil
+            return (socket, answered)
+        }
+        var held: [ZMQSocket] = []
+        for _ in 0..<20 {
+            let (socket, answered) = try connectedClient()
+            #expect(answered)
+            held.append(socket)
+        }
+        let (refused, answered) = try connectedClient()
+        #expect(!answered, "a 21st connection was served")
+        refused.close()
+        #expect(system.log("coordinator").contains("its connection limit is reached"))
+        // The ones held keep being served.
+        try Self.request(held[0], Array(InternalService.status.utf8), StatusRequest(version: .v1).wire())
+        #expect(try poll([held[0]], timeoutMilliseconds: 2000)[0])
+        for socket in held.suffix(5) { socket.close() }
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try connectedClient().1, "no room after five left")
+        #expect(system.stop("coordinator") == 0)
+    }
 }

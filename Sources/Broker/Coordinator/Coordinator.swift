@@ -29,6 +29,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// client (a CurveZMQ key, or a connection without CurveZMQ); past either: OVERLOADED.
     public var maxQueuedBytes = 256 << 20
     public var maxQueuedBytesPerClient = 64 << 20
+    /// Connections the client endpoints hold at once; past it new ones are refused (ZAP) and
+    /// logged. Each takes a file descriptor: the process raises its own limit to the hard one.
+    public var maxClientConnections = 10_000
     /// CurveZMQ: the coordinator's keys (nil: no encryption) and the public keys allowed in each
     /// role: clients, workers, and admins (clients who may act on everyone's work).
     public var curve: CurveKeys?
@@ -56,6 +59,7 @@ public final class Coordinator {
     let workers: ZMQSocket
     let admins: ZMQSocket
     var zapHandler: ZAPHandler?
+    let clientConnections: ConnectionCounter
     public private(set) var boundEndpoints: [String] = []
 
     public init(configuration: CoordinatorConfiguration, context: ZMQContext, logger: Logger) throws {
@@ -67,15 +71,21 @@ public final class Coordinator {
             logger.notice("job store \(configuration.storePath): imported \(store.importedJobs) job(s) from the jobs.jsonl of an earlier version (renamed jobs.jsonl.imported)\(store.skippedLines > 0 ? "; skipped \(store.skippedLines) unreadable line(s) (a write torn by a crash)" : "")")
         }
         core = try BrokerCore(configuration: configuration, store: store, logger: logger, now: Self.clock())
-        if configuration.curve != nil {
-            var clientRoles = Dictionary(configuration.allowedClientKeys.map { ($0, "client") }) { a, _ in a }
-            for key in configuration.allowedAdminKeys { clientRoles[key] = "admin" }
-            zapHandler = try ZAPHandler(context: context, roles: [
-                "clients": clientRoles,
-                "workers": Dictionary(configuration.allowedWorkerKeys.map { ($0, "worker") }) { a, _ in a },
-            ], logger: logger)
+        // The ZAP handler checks CurveZMQ keys, and counts against the connection cap with or
+        // without CurveZMQ (in the clients' domain, open to NULL connections without it).
+        var clientRoles = Dictionary(configuration.allowedClientKeys.map { ($0, "client") }) { a, _ in a }
+        for key in configuration.allowedAdminKeys { clientRoles[key] = "admin" }
+        zapHandler = try ZAPHandler(context: context, roles: [
+            "clients": clientRoles,
+            "workers": Dictionary(configuration.allowedWorkerKeys.map { ($0, "worker") }) { a, _ in a },
+        ], openDomains: configuration.curve == nil ? ["clients"] : [], logger: logger)
+        let descriptors = FileDescriptorLimit.raiseToHard()
+        if descriptors < configuration.maxClientConnections + 256 {
+            logger.warning("this process may open \(descriptors) files, fewer than --max-connections \(configuration.maxClientConnections) needs (one per connection): raise LimitNOFILE (ulimit -n) or lower --max-connections")
         }
         clients = try Self.router(context, configuration, domain: "clients")
+        if configuration.curve == nil { try clients.setZAPDomain("clients") }
+        clientConnections = try ConnectionCounter(watching: clients, context: context)
         workers = try Self.router(context, configuration, domain: "workers")
         // The operator's socket takes no CurveZMQ: who can reach its folder is who may use it.
         var local = configuration
@@ -144,6 +154,9 @@ public final class Coordinator {
     /// Serves until `shouldStop` says yes (checked at least every heartbeat).
     public func run(shouldStop: () -> Bool) throws {
         while !shouldStop() {
+            // Counted first, so that a connection is judged with itself included.
+            let open = clientConnections.update()
+            zapHandler?.full = open > configuration.maxClientConnections ? ["clients"] : []
             zapHandler?.serve()
             var sockets = [clients, workers, admins]
             if let zap = zapHandler { sockets.append(zap.socket) }

@@ -26,10 +26,16 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "The operator's endpoint, where clients are admins (default: ipc://DATA/coordinator/admin.ipc; keep it local).") var adminBind: [String] = []
     @Option(help: "The data directory every worker shares.") var dataDir = "."
     @Option(help: "The job store, SQLite (default: DATA/coordinator/jobs.db; a .jsonl journal of an earlier version is imported).") var store: String?
-    @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = 3
-    @Option(help: "Requests above this many bytes are refused with TOO_LARGE.") var maxMessageBytes = Majordomo.defaultMaxMessageBytes
-    @Option(help: "How long a request waits for a worker of a known service (ms).") var serviceWaitMs = 10_000
-    @Option(help: "Requests that may wait here for busy workers of a service; past it they get OVERLOADED.") var maxQueuedRequests = 64
+    @Option(help: "Runs of a job before it is marked failed.") var maxAttempts = Self.defaults.maxAttempts
+    @Option(help: "Requests above this many bytes are refused with TOO_LARGE.") var maxMessageBytes = Self.defaults.maxMessageBytes
+    @Option(help: "How long a request waits for a worker of a known service (ms).") var serviceWaitMs = Self.defaults.serviceWaitMilliseconds
+    @Option(help: "Requests that may wait here for a service (its workers busy, or none registered); past it they get OVERLOADED.")
+    var maxQueuedRequests = Self.defaults.maxQueuedRequests
+    @Option(help: "Bytes of requests that may wait here, all clients together; past it: OVERLOADED.") var maxQueuedBytes = Self.defaults.maxQueuedBytes
+    @Option(help: "Bytes of requests that may wait here for one client (a CurveZMQ key, or a connection); past it: OVERLOADED.")
+    var maxQueuedBytesPerClient = Self.defaults.maxQueuedBytesPerClient
+    @Option(help: "Client connections held at once; new ones past it are refused and logged (each takes a file descriptor).")
+    var maxConnections = Self.defaults.maxClientConnections
     @Option(help: "CurveZMQ: this coordinator's key file (`cuentista keys generate`); enables encryption.") var keys: String?
     @Option(help: "CurveZMQ: a client's public key file, allowed on --bind as a client (repeat).") var allowClientKey: [String] = []
     @Option(help: "CurveZMQ: a worker's public key file, allowed on --worker-bind (repeat).") var allowWorkerKey: [String] = []
@@ -39,6 +45,8 @@ struct CoordinatorCommand: ParsableCommand {
     /// The single list of earlier versions, which let any allowed key act as a worker.
     @Option(help: .hidden) var allowKey: [String] = []
     @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
+
+    static let defaults = CoordinatorConfiguration(dataDirectory: ".")
 
     func run() throws {
         let stop = SignalFlag()
@@ -53,6 +61,14 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.maxMessageBytes = maxMessageBytes
         configuration.serviceWaitMilliseconds = serviceWaitMs
         configuration.maxQueuedRequests = maxQueuedRequests
+        configuration.maxQueuedBytes = maxQueuedBytes
+        configuration.maxQueuedBytesPerClient = maxQueuedBytesPerClient
+        configuration.maxClientConnections = maxConnections
+        for (name, value) in [("--max-attempts", maxAttempts), ("--max-message-bytes", maxMessageBytes), ("--max-queued-requests", maxQueuedRequests),
+                              ("--max-queued-bytes", maxQueuedBytes), ("--max-queued-bytes-per-client", maxQueuedBytesPerClient),
+                              ("--max-connections", maxConnections)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
         for endpoint in adminBind where !endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("ipc://@") {
             throw ValidationError("--admin-bind \(endpoint): the operator's endpoint makes every client an admin; it must be a Unix socket path (ipc://PATH) in a folder only the operator can reach")
         }

@@ -24,6 +24,12 @@ extension ZMQSocket {
         try setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8))
     }
 
+    /// Connections to this (server) socket are checked by ZAP in `domain`, with or without
+    /// CurveZMQ (see `ZAPHandler`).
+    public func setZAPDomain(_ domain: String) throws(ZMQError) {
+        try setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8))
+    }
+
     /// This socket talks to the CurveZMQ server whose public key is `serverKey`.
     public func setCurveClient(serverKey: String, keys: CurveKeys) throws(ZMQError) {
         try setOption(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8))
