@@ -117,3 +117,32 @@ struct BrokerBoundsTests {
         #expect(try broker.status("job-000002").state == .running)
     }
 }
+
+@Suite("Broker core: failover by request id")
+struct FailoverByRequestIdTests {
+    static func event(_ id: String, final: Bool) -> [UInt8] {
+        final ? GenerateEvent(event: .final(GenerateFinal()), requestId: id).wire()
+            : GenerateEvent(event: .token(TokenEvent(token: 5, text: "x")), requestId: id).wire()
+    }
+
+    @Test("two requests on one connection: the reply's request_id finishes or streams the right one, and a dead generator's unstarted ones are replayed")
+    func twoRequestsOneConnection() throws {
+        let broker = try BrokerHarness()
+        broker.ready("G1", "generate", capacity: 3)
+        for id in ["r1", "r2", "r3"] { broker.request(from: "C1", "generate", BrokerBoundsTests.generate(id)) }
+        // r2 finishes first, r3 streams; r1 has not started.
+        broker.reply("G1", to: BrokerHarness.address("C1"), Self.event("r3", final: false), final: false)
+        broker.reply("G1", to: BrokerHarness.address("C1"), Self.event("r2", final: true))
+        broker.ready("G2", "generate", capacity: 3)
+        let dead = broker.unreachable("G1")
+        // r1 goes to the other generator; r3, which streamed, is an error for its client; r2,
+        // finished, is nowhere.
+        let replayed = try dead.requests(to: "G2").map { try GeneratorCall(wire: $0.body) }
+        guard replayed.count == 1, case let .generate(request)? = replayed.first?.call else {
+            Issue.record("replayed: \(replayed)")
+            return
+        }
+        #expect(request.requestId == "r1")
+        #expect(dead.toClient("C1").map { $0.error?.code } == [.internal])
+    }
+}

@@ -134,16 +134,27 @@ extension BrokerCore {
             return handleJobReply(jobId: jobId, body: body, final: final)
         }
         guard let worker else { sendToWorker(identity, .disconnect); return }
-        guard let index = worker.assignments.firstIndex(where: { if case let .request(r) = $0 { r.client == client } else { false } }),
-              case let .request(request) = worker.assignments[index] else {
+        // One connection may have several requests at a worker: a generator's replies name
+        // theirs (request_id), so the right one is finished or marked as streamed, and a dead
+        // generator's unstarted requests are the ones replayed. Other services answer in order.
+        let replyId = worker.service == "generate" ? (try? GenerateEvent(wire: body))?.requestId : nil
+        func held(_ assignment: Assignment, byId: Bool) -> Bool {
+            guard case let .request(r) = assignment, r.client == client else { return false }
+            return !byId || r.requestId == replyId
+        }
+        guard let index = worker.assignments.firstIndex(where: { held($0, byId: true) }) ?? worker.assignments.firstIndex(where: { held($0, byId: false) }),
+              case var .request(request) = worker.assignments[index] else {
             logger.warning("worker \(worker.name) answered a request it does not hold; dropped")
             return
         }
         if final {
             worker.assignments.remove(at: index)
+        } else if replyId != nil {
+            request.streamed = true
+            worker.assignments[index] = .request(request)
         } else {
-            // Requests of one connection are told apart by id inside the body only: mark all of
-            // them, so that none that may have streamed is ever replayed.
+            // Without ids a partial cannot be told apart: mark all of the connection's requests,
+            // so that none that may have streamed is ever replayed.
             for i in worker.assignments.indices {
                 if case var .request(other) = worker.assignments[i], other.client == client {
                     other.streamed = true
