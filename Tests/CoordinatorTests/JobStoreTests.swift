@@ -74,6 +74,42 @@ struct JobStoreTests {
         #expect { try JobStore(path: path) } throws: { "\($0)".contains("job-000001") && "\($0)".contains("exploded") }
     }
 
+    @Test("--repair moves unreadable rows to quarantined_jobs, loudly, and their ids are never handed out again")
+    func repairQuarantines() throws {
+        let path = Self.folder() + "/jobs.db"
+        do {
+            let store = try JobStore(path: path)
+            try store.put(JobRecord(id: store.newId(), spec: Self.spec()))
+            try store.put(JobRecord(id: store.newId(), spec: Self.spec()))
+        }
+        let queue = try DatabaseQueue(path: path)
+        // The last row is the one that cannot be read: without a stored mark its id would be next.
+        try queue.write { db in try db.execute(sql: "UPDATE jobs SET spec = x'ffff01' WHERE id = 'job-000002'") }
+        #expect { try JobStore(path: path) } throws: { "\($0)".contains("--repair") }
+        let repaired = try JobStore(path: path, repair: true)
+        #expect(repaired.order == ["job-000001"])
+        #expect(repaired.quarantined.map(\.id) == ["job-000002"] && repaired.quarantined[0].reason.contains("specification"))
+        #expect(repaired.newId() == "job-000003")
+        let kept = try queue.read { db in try Row.fetchAll(db, sql: "SELECT id, spec, reason FROM quarantined_jobs") }
+        #expect(kept.count == 1 && kept[0]["id"] == "job-000002" && kept[0]["spec"] == Data([0xFF, 0xFF, 0x01]))
+        // Opening again is quiet: nothing left to repair, and the id is still taken.
+        let again = try JobStore(path: path)
+        #expect(again.quarantined.isEmpty && again.newId() == "job-000003")
+    }
+
+    @Test("ids come from a stored high-water mark: a row an operator deleted does not give its id back")
+    func highWaterMark() throws {
+        let path = Self.folder() + "/jobs.db"
+        do {
+            let store = try JobStore(path: path)
+            for _ in 0..<3 { try store.put(JobRecord(id: store.newId(), spec: Self.spec())) }
+        }
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "DELETE FROM jobs WHERE id = 'job-000003'") }
+        let store = try JobStore(path: path)
+        #expect(store.order == ["job-000001", "job-000002"] && store.newId() == "job-000004")
+    }
+
     @Test("an earlier version's jobs.jsonl is imported once (a torn last line skipped and counted), then renamed")
     func importsJournal() throws {
         let folder = Self.folder()

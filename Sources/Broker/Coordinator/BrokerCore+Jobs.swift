@@ -12,6 +12,15 @@ extension BrokerCore {
         guard request.version == .v1 else {
             return replyError(to: client, service: InternalService.jobs, code: .badVersion, "protocol version \(request.version.rawValue) is not supported (this coordinator speaks 1)")
         }
+        if storeReadOnly {
+            switch request.request {
+            case .submit, .cancel:
+                // Temporary, like a full queue: the client may retry.
+                return replyError(to: client, service: InternalService.jobs, code: .overloaded,
+                                  "the job store cannot be written (is the coordinator's disk full?): jobs are read-only until it can; nothing was changed")
+            default: break
+            }
+        }
         switch request.request {
         case let .submit(submit):
             let spec: JobSpec
@@ -166,7 +175,8 @@ extension BrokerCore {
 
     func persist(_ job: JobRecord) {
         if !store.update(job) {
-            logger.critical("could not store \(job.id) durably (state \(job.state.rawValue)); a restart would not know it")
+            logger.critical("could not store \(job.id) durably (state \(job.state.rawValue)); a restart would not know it. Read-only until the store can be written")
+            storeReadOnly = true
         }
     }
 
@@ -188,6 +198,8 @@ extension BrokerCore {
     }
 
     func dispatchJobs() {
+        // A job started now could not be recorded as started.
+        guard !storeReadOnly else { return }
         let state = jobDispatchState(), inGrace = state.inGrace
         guard state != lastJobDispatch else { return }
         defer { lastJobDispatch = jobDispatchState() }

@@ -157,6 +157,11 @@ public final class BrokerCore {
     public private(set) var droppedFrames = 0
     /// Replies dropped because their client's queue was full (it does not read).
     public internal(set) var slowClientDrops = 0
+    /// The job store refused a write (a full disk): no job state changes until a probe
+    /// succeeds again (`tick`), so nothing runs that a restart would not know of.
+    public internal(set) var storeReadOnly = false
+    var nextStoreProbe: UInt64 = 0
+    static let storeProbeMilliseconds: UInt64 = 5000
     /// The job dispatch state last looked at (see `dispatchJobs`).
     var lastJobDispatch: JobDispatchState?
     /// Log lines a peer can cause at will are written at most once a second per kind.
@@ -171,12 +176,18 @@ public final class BrokerCore {
         data = DataDirectory(root: configuration.dataDirectory)
         // Jobs that were running when the previous coordinator stopped wait for their worker to
         // come back (it reports them in READY) or for a free one.
+        // On a full disk this cannot be stored: the coordinator starts all the same, read-only
+        // (see `storeReadOnly`), and says so.
         for id in store.order where store.jobs[id]!.state == .running {
             var job = store.jobs[id]!
             job.state = .queued
             job.worker = ""
-            try store.put(job)
+            if !store.update(job) { storeReadOnly = true }
             restoredJobs.insert(id)
+        }
+        if storeReadOnly || !store.probeWritable() {
+            storeReadOnly = true
+            logger.critical("the job store \(store.path) cannot be written (is the disk full?): running read-only. Jobs are listed but none is submitted, cancelled or started; generation and tokenizing go on. Checked again every \(Self.storeProbeMilliseconds / 1000) s")
         }
         restoredGrace = now + UInt64(2 * Majordomo.liveness * configuration.heartbeatMilliseconds)
     }
@@ -197,6 +208,14 @@ public final class BrokerCore {
     public func tick(now: UInt64) -> [Message] {
         self.now = max(self.now, now)
         dispatchedJobs = [:]
+        if storeReadOnly && self.now >= nextStoreProbe {
+            nextStoreProbe = self.now + Self.storeProbeMilliseconds
+            if store.probeWritable() {
+                storeReadOnly = false
+                lastJobDispatch = nil
+                logger.notice("the job store \(store.path) can be written again: jobs are submitted and started again")
+            }
+        }
         if self.now >= nextHeartbeat {
             heartbeatWorkers()
             purgeExpiredWorkers()

@@ -32,6 +32,8 @@ public struct CoordinatorConfiguration: Sendable {
     /// Connections the client endpoints hold at once; past it new ones are refused (ZAP) and
     /// logged. Each takes a file descriptor: the process raises its own limit to the hard one.
     public var maxClientConnections = 10_000
+    /// Move job rows that cannot be read to `quarantined_jobs` instead of refusing to start.
+    public var repairStore = false
     /// CurveZMQ: the coordinator's keys (nil: no encryption) and the public keys allowed in each
     /// role: clients, workers, and admins (clients who may act on everyone's work).
     public var curve: CurveKeys?
@@ -66,7 +68,13 @@ public final class Coordinator {
         self.configuration = configuration
         self.logger = logger
         self.context = context
-        let store = try JobStore(path: configuration.storePath)
+        let store = try JobStore(path: configuration.storePath, repair: configuration.repairStore)
+        if let reason = store.openedExclusively {
+            logger.critical("job store \(configuration.storePath): opened with exclusive locking after \(reason) (is the disk full?); sqlite3 on it waits until the coordinator stops")
+        }
+        if !store.quarantined.isEmpty {
+            logger.critical("job store \(configuration.storePath): moved \(store.quarantined.count) unreadable job(s) to the table quarantined_jobs: \(store.quarantined.map { "\($0.id) (\(LogLimits.quote($0.reason)))" }.joined(separator: ", "))")
+        }
         if store.importedJobs > 0 || store.skippedLines > 0 {
             logger.notice("job store \(configuration.storePath): imported \(store.importedJobs) job(s) from the jobs.jsonl of an earlier version (renamed jobs.jsonl.imported)\(store.skippedLines > 0 ? "; skipped \(store.skippedLines) unreadable line(s) (a write torn by a crash)" : "")")
         }

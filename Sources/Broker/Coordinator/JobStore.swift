@@ -46,7 +46,8 @@ public enum JobStoreError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .io(path, reason): "job store \(path): \(reason)"
-        case let .undecodable(path, id, reason): "job store \(path): job \(id) cannot be read: \(reason)"
+        case let .undecodable(path, id, reason):
+            "job store \(path): job \(id) cannot be read: \(reason). Nothing was changed. Start the coordinator once with --repair to move every such row to the table quarantined_jobs (kept, never deleted; sqlite3 \(path) 'select * from quarantined_jobs') and go on with the others"
         }
     }
 }
@@ -68,6 +69,10 @@ public final class JobStore {
     public private(set) var skippedLines = 0
     /// Jobs imported from an earlier version's journal on this start.
     public private(set) var importedJobs = 0
+    /// Why the store could only be opened with exclusive locking (a full disk), if it was.
+    public private(set) var openedExclusively: String?
+    /// Rows moved to `quarantined_jobs` on this start (`repair`): each one's id and why.
+    public private(set) var quarantined: [(id: String, reason: String)] = []
     let database: DatabaseQueue
     var nextNumber = 1
     /// Where each job is in `order`, and which of those positions hold unfinished jobs: the
@@ -80,7 +85,9 @@ public final class JobStore {
 
     /// `path` names the database; a path ending in `.jsonl` (an earlier version's `--store`)
     /// names the journal to import, and the database goes beside it with the extension `.db`.
-    public init(path requested: String) throws {
+    /// `repair`: rows that cannot be read are moved to the table `quarantined_jobs` (with the
+    /// reason) instead of stopping the start.
+    public init(path requested: String, repair: Bool = false) throws {
         let journal: String
         if requested.hasSuffix(".jsonl") {
             journal = requested
@@ -91,20 +98,18 @@ public final class JobStore {
         }
         let folder = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var configuration = Configuration()
-        // An operator's sqlite3 session may hold a lock for a moment: wait rather than fail.
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            database = try DatabaseQueue(path: path, configuration: configuration)
-            try Self.migrator.migrate(database)
-        } catch {
-            throw JobStoreError.io(path: path, reason: "\(error)")
+            database = try Self.open(path, exclusive: false)
+        } catch let first {
+            // A full disk refuses the shared-memory file (-shm) that WAL mode needs, and SQLite
+            // then refuses to open at all. With exclusive locking SQLite keeps that index in the
+            // process's memory, so the jobs can be read (the coordinator then runs read-only
+            // until a write succeeds); an operator's sqlite3 waits meanwhile.
+            guard let retried = try? Self.open(path, exclusive: true) else { throw JobStoreError.io(path: path, reason: "\(first)") }
+            database = retried
+            openedExclusively = "\(first)"
         }
-        try load()
+        try load(repair: repair)
         if FileManager.default.fileExists(atPath: journal) { try importJournal(journal) }
     }
 
@@ -133,15 +138,57 @@ public final class JobStore {
         migrator.registerMigration("v2: owner") { db in
             try db.alter(table: "jobs") { t in t.add(column: "owner", .text).notNull().defaults(to: "") }
         }
+        // The id high-water mark (ids are never reused, even when rows leave the table), and
+        // where rows that cannot be read are moved by --repair: every column as it was, typed
+        // loosely so that anything can be kept, with the reason.
+        migrator.registerMigration("v3: high-water mark, quarantine") { db in
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+            try db.execute(sql: """
+                CREATE TABLE quarantined_jobs (seq INTEGER, id, kind, state, spec, attempts, worker, error, result,
+                    created_ms, updated_ms, started, cancel_requested, owner, reason TEXT NOT NULL, quarantined_ms INTEGER NOT NULL)
+                """)
+        }
         return migrator
     }
 
-    private func load() throws {
+    private func load(repair: Bool) throws {
         let rows: [Row]
-        do { rows = try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY seq") } } catch {
+        do {
+            rows = try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY seq") }
+            let mark = try database.read { db in try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_job_number'") }
+            nextNumber = max(nextNumber, mark ?? 1)
+        } catch {
             throw JobStoreError.io(path: path, reason: "\(error)")
         }
-        for row in rows { remember(try record(from: row)) }
+        var bad: [(seq: Int64, id: String, reason: String)] = []
+        for row in rows {
+            do { remember(try record(from: row)) } catch let JobStoreError.undecodable(_, id, reason) where repair {
+                bad.append((row["seq"] ?? -1, id, reason))
+                // Its id stays taken.
+                if let text = row["id"] as String?, text.hasPrefix("job-"), let number = Int(text.dropFirst(4)) { nextNumber = max(nextNumber, number + 1) }
+            }
+        }
+        guard !bad.isEmpty else { return }
+        do {
+            try database.write { db in
+                for (seq, _, reason) in bad {
+                    try db.execute(sql: "INSERT INTO quarantined_jobs SELECT *, ?, ? FROM jobs WHERE seq = ?",
+                                   arguments: [reason, Int64(clamping: Self.nowMilliseconds()), seq])
+                    try db.execute(sql: "DELETE FROM jobs WHERE seq = ?", arguments: [seq])
+                }
+                try Self.raiseMark(to: nextNumber, in: db)
+            }
+        } catch {
+            throw JobStoreError.io(path: path, reason: "moving \(bad.count) unreadable row(s) to quarantined_jobs: \(error)")
+        }
+        quarantined = bad.map { ($0.id, $0.reason) }
+    }
+
+    static func raiseMark(to next: Int, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO meta (key, value) VALUES ('next_job_number', ?)
+            ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)
+            """, arguments: [next])
     }
 
     private func record(from row: Row) throws -> JobRecord {
@@ -212,7 +259,10 @@ public final class JobStore {
         let fresh = seen.filter { jobs[$0] == nil }.map { latest[$0]! }
         do {
             try database.write { db in
-                for record in fresh { try Self.upsert(record, in: db) }
+                for record in fresh {
+                    try Self.upsert(record, in: db)
+                    if record.id.hasPrefix("job-"), let number = Int(record.id.dropFirst(4)) { try Self.raiseMark(to: number + 1, in: db) }
+                }
             }
         } catch {
             throw JobStoreError.io(path: path, reason: "importing \(journal): \(error)")
@@ -257,6 +307,20 @@ public final class JobStore {
                              Int64(clamping: record.updatedUnixMilliseconds), record.started, record.cancelRequested, record.owner])
     }
 
+    static func open(_ path: String, exclusive: Bool) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        // An operator's sqlite3 session may hold a lock for a moment: wait rather than fail.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            if exclusive { try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE") }
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        try migrator.migrate(database)
+        return database
+    }
+
     /// `PRAGMA synchronous` of the store's connection (2 = FULL), for tests and `status`.
     public var synchronousMode: Int? { try? database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } }
 
@@ -287,12 +351,37 @@ public final class JobStore {
     public func put(_ record: JobRecord) throws {
         var record = record
         record.updatedUnixMilliseconds = Self.nowMilliseconds()
+        let known = jobs[record.id]
         do {
-            try database.write { db in try Self.upsert(record, in: db) }
+            try database.write { db in
+                if let known, known.spec == record.spec {
+                    // A state change: the specification (up to a megabyte) is not written again.
+                    try Self.updateState(record, in: db)
+                } else {
+                    try Self.upsert(record, in: db)
+                    if record.id.hasPrefix("job-"), let number = Int(record.id.dropFirst(4)) { try Self.raiseMark(to: number + 1, in: db) }
+                }
+            }
         } catch {
             throw JobStoreError.io(path: path, reason: "\(error)")
         }
         remember(record)
+    }
+
+    static func updateState(_ record: JobRecord, in db: Database) throws {
+        try db.execute(sql: """
+            UPDATE jobs SET state = ?, attempts = ?, worker = ?, error = ?, result = ?, updated_ms = ?, started = ?,
+                cancel_requested = ?, owner = ? WHERE id = ?
+            """, arguments: [record.state.rawValue, record.attempts, record.worker, record.error, record.result,
+                             Int64(clamping: record.updatedUnixMilliseconds), record.started, record.cancelRequested, record.owner, record.id])
+    }
+
+    /// Whether the store takes a write now (a full disk refuses it): one small durable write.
+    public func probeWritable() -> Bool {
+        (try? database.write { db in
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [Int64(clamping: Self.nowMilliseconds())])
+        }) != nil
     }
 
     /// A state change the running coordinator must see even if the disk refuses it (so that it

@@ -44,6 +44,8 @@ struct CoordinatorCommand: ParsableCommand {
     var allowUnauthenticatedWorkers = false
     /// The single list of earlier versions, which let any allowed key act as a worker.
     @Option(help: .hidden) var allowKey: [String] = []
+    @Flag(help: "Move job rows the store cannot read to the table quarantined_jobs (kept, logged) instead of refusing to start.")
+    var repair = false
     @Option(help: "trace | debug | info | notice | warning | error | critical") var logLevel = "info"
 
     static let defaults = CoordinatorConfiguration(dataDirectory: ".")
@@ -64,6 +66,7 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.maxQueuedBytes = maxQueuedBytes
         configuration.maxQueuedBytesPerClient = maxQueuedBytesPerClient
         configuration.maxClientConnections = maxConnections
+        configuration.repairStore = repair
         for (name, value) in [("--max-attempts", maxAttempts), ("--max-message-bytes", maxMessageBytes), ("--max-queued-requests", maxQueuedRequests),
                               ("--max-queued-bytes", maxQueuedBytes), ("--max-queued-bytes-per-client", maxQueuedBytesPerClient),
                               ("--max-connections", maxConnections)] where value < 1 {
