@@ -224,4 +224,78 @@ struct ResourceBoundsTests {
         #expect(try connectedClient().1, "no room after five left")
         #expect(system.stop("coordinator") == 0)
     }
+
+    /// The first event of a generate call through the coordinator (`endpoint`: the clients' or
+    /// the operator's), decoded as any client would.
+    static func call(_ system: LiveSystem, _ body: [UInt8], endpoint: String? = nil) throws -> GenerateEvent {
+        let client = try MajordomoClient(context: system.context, endpoint: endpoint ?? system.endpoint)
+        try client.send(service: "generate", body: body)
+        guard let reply = try client.receive(timeoutMilliseconds: 30_000) else { throw CancellationError() }
+        return try GenerateEvent(wire: reply.body)
+    }
+
+    static func errorReply(_ event: GenerateEvent) -> ErrorReply? {
+        if case let .error(error) = event.event { error } else { nil }
+    }
+
+    @Test("generator: switching to the model already served loads nothing; stop strings, token ids and NUL bytes are refused with the bound, unsigned, named")
+    func generatorBounds() throws {
+        let system = try GeneratorServiceTests.system(slow: true)
+        let before = system.residentBytes("generator")
+        // Ten switches to the same model each used to load another copy (+772 MB kept).
+        for _ in 0..<5 {
+            let event = try Self.call(system, GeneratorCall(call: .switchModel(SwitchModelRequest(version: .v1, model: "models/slow"))).wire(),
+                                      endpoint: system.adminEndpoint)
+            guard case let .model(info) = event.event else { Issue.record("\(event)"); return }
+            #expect(info.model == "models/slow")
+        }
+        let after = system.residentBytes("generator")
+        print("generator: five switches to the model served: RSS \(before >> 20) -> \(after >> 20) MiB")
+        #expect(after - before < 20 << 20, "\(before >> 20) -> \(after >> 20) MiB")
+        #expect(system.log("generator").contains("nothing to switch"))
+        func generate(_ configure: (inout GenerateRequest) -> Void) throws -> GenerateEvent {
+            var request = GenerateRequest(version: .v1, requestId: "b", prompt: .text("Había"))
+            configure(&request)
+            return try Self.call(system, GeneratorCall(call: .generate(request)).wire())
+        }
+        // Stop strings: 100 are refused by count; a million do not fit in a generate body.
+        let many = try generate { $0.parameters = GeneratorServiceTests.parameters { $0.stop = (0..<100).map { "s\($0)" } } }
+        #expect(Self.errorReply(many)?.code == .invalidArgument && Self.errorReply(many)?.field == "stop")
+        let million = try generate { $0.parameters = GeneratorServiceTests.parameters { $0.stop = [String](repeating: "ab", count: 1_000_000) } }
+        #expect(Self.errorReply(million)?.code == .tooLarge)
+        // A token id past Int32 is reported as sent, not as a negative number.
+        let id = try generate { $0.prompt = .tokens(TokenIds(ids: [4_000_000_000])) }
+        #expect(Self.errorReply(id)?.message.contains("4000000000") == true, "\(id)")
+        let bias = try generate { $0.parameters = GeneratorServiceTests.parameters { $0.logitBias = [4_000_000_000: 1] } }
+        #expect(Self.errorReply(bias)?.message.contains("4000000000") == true, "\(bias)")
+        // A NUL in the prompt, as another language's client sends it: refused, named (before,
+        // "a\0b" was generated from "a").
+        let nul = GeneratorCall(call: .generate(GenerateRequest(version: .v1, requestId: "n", prompt: .text("a@b")))).wire()
+        let withNul = nul.map { $0 == UInt8(ascii: "@") ? 0 : $0 }
+        let refused = Self.errorReply(try Self.call(system, withNul))
+        #expect(refused?.code == .malformed && refused?.message.contains("GenerateRequest.text") == true, "\(String(describing: refused))")
+        #expect(throws: WireEncodingError.self) { try GeneratorCall(call: .generate(GenerateRequest(version: .v1, prompt: .text("a\0b")))).checkedWire() }
+    }
+
+    @Test("tokenizer: a reply over the frame limit is refused as TOO_LARGE instead of costing the connection; others are served")
+    func tokenizerReplyTooLarge() throws {
+        // Messages of 1 MiB (frames of 4 MiB) on both sides, so that the case is quick: 1 MB of
+        // text with offsets makes about 5 MB of reply. (With the defaults, a 15 MB text made
+        // 70 MB of reply, over the 64 MiB frame limit: three attempts, each of which cost the
+        // worker its connection.)
+        let system = try LiveSystem(coordinatorArguments: ["--max-message-bytes", "1048576"])
+        try system.addModel("tiny-safetensors", as: "tiny")
+        try system.startCoordinator()
+        try system.startWorker("tokenizer", "cuentista-tokenizer", ["--tokenizer", "models/tiny", "--max-message-bytes", "1048576"])
+        try system.waitForWorkers("tokenize", count: 1)
+        let text = String(repeating: "zq xv ", count: 170_000)
+        let client = try ServiceClient(context: system.context, endpoint: system.endpoint, timeoutMilliseconds: 60_000)
+        #expect { try client.tokenize(TokenizeRequest(version: .v1, request: .encode(EncodeRequest(text: text, withOffsets: true)))) } throws: { error in
+            (error as? ServiceError)?.code == .tooLarge && "\(error)".contains("in parts")
+        }
+        let small = try client.tokenize(TokenizeRequest(version: .v1, request: .encode(EncodeRequest(text: "Había una vez"))))
+        if case let .encode(reply) = small.reply { #expect(!reply.ids.isEmpty) } else { Issue.record("\(small)") }
+        #expect(!system.log("tokenizer").contains("disconnect"), "\(system.log("tokenizer").suffix(1000))")
+        #expect(system.stop("coordinator") == 0)
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Messaging
 import Services
 import WorkerCommandLine
 
@@ -16,6 +17,14 @@ struct TokenizerWorker: ParsableCommand {
 
     @OptionGroup var worker: WorkerArguments
     @Option(help: "Default tokenizer directory, relative to --data-dir (loaded at start).") var tokenizer: String?
+    @Option(help: "The coordinator's --max-message-bytes: replies over four times it (the frame limit) are refused with TOO_LARGE.")
+    var maxMessageBytes = Majordomo.defaultMaxMessageBytes
 
-    func run() throws { try TokenizerMain.run(worker.settings, defaultTokenizer: tokenizer) }
+    func validate() throws {
+        guard maxMessageBytes >= 1 else { throw ValidationError("--max-message-bytes must be at least 1, got \(maxMessageBytes)") }
+    }
+
+    func run() throws {
+        try TokenizerMain.run(worker.settings, defaultTokenizer: tokenizer, maxReplyBytes: 4 * maxMessageBytes)
+    }
 }

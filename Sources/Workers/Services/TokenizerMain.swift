@@ -5,7 +5,7 @@ import Messaging
 public enum TokenizerMain {
     /// `defaultTokenizer` (relative to the data directory) is loaded before the loop starts, so
     /// that a wrong path is an error at start, not at the first request.
-    public static func run(_ arguments: WorkerSettings, defaultTokenizer: String?) throws {
+    public static func run(_ arguments: WorkerSettings, defaultTokenizer: String?, maxReplyBytes: Int = Majordomo.defaultMaxFrameBytes) throws {
         let stop = SignalFlag()
         let logger = arguments.logger("cuentista.tokenizer")
         let service = TokenizerService(data: arguments.data, defaultTokenizer: defaultTokenizer, logger: logger)
@@ -20,7 +20,7 @@ public enum TokenizerMain {
         logger.info("\(id) serving 'tokenize' through \(arguments.coordinator), data directory \(arguments.data.root)")
         while !stop.isRaised {
             if let request = try worker.next(timeoutMilliseconds: 250) {
-                try worker.reply(to: request.client, body: service.handle(request.body), final: true)
+                try worker.reply(to: request.client, body: service.handle(request.body, maxReplyBytes: maxReplyBytes), final: true)
             }
         }
         worker.disconnect()
