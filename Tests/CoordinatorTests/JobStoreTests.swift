@@ -10,6 +10,17 @@ struct JobStoreTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("jobstore-\(UUID().uuidString)").path
     }
 
+    /// A store holding `count` jobs (job-000001, ...), closed, and a connection of its own to
+    /// change its rows as an operator (or a corrupted disk) would.
+    static func storeWithJobs(_ count: Int) throws -> (path: String, queue: DatabaseQueue) {
+        let path = folder() + "/jobs.db"
+        do {
+            let store = try JobStore(path: path)
+            for _ in 0..<count { try store.put(JobRecord(id: store.newId(), spec: spec())) }
+        }
+        return (path, try DatabaseQueue(path: path))
+    }
+
     static func spec() -> JobSpec {
         var spec = TrainJobSpec()
         spec.model = "models/base"
@@ -57,13 +68,7 @@ struct JobStoreTests {
 
     @Test("a row that cannot be decoded is an error naming the job, never dropped")
     func undecodableRow() throws {
-        let path = Self.folder() + "/jobs.db"
-        do {
-            let store = try JobStore(path: path)
-            try store.put(JobRecord(id: store.newId(), spec: Self.spec()))
-            try store.put(JobRecord(id: store.newId(), spec: Self.spec()))
-        }
-        let queue = try DatabaseQueue(path: path)
+        let (path, queue) = try Self.storeWithJobs(2)
         try queue.write { db in try db.execute(sql: "UPDATE jobs SET spec = x'ffff01' WHERE id = 'job-000002'") }
         #expect {
             try JobStore(path: path)
@@ -76,13 +81,7 @@ struct JobStoreTests {
 
     @Test("--repair moves unreadable rows to quarantined_jobs, loudly, and their ids are never handed out again")
     func repairQuarantines() throws {
-        let path = Self.folder() + "/jobs.db"
-        do {
-            let store = try JobStore(path: path)
-            try store.put(JobRecord(id: store.newId(), spec: Self.spec()))
-            try store.put(JobRecord(id: store.newId(), spec: Self.spec()))
-        }
-        let queue = try DatabaseQueue(path: path)
+        let (path, queue) = try Self.storeWithJobs(2)
         // The last row is the one that cannot be read: without a stored mark its id would be next.
         try queue.write { db in try db.execute(sql: "UPDATE jobs SET spec = x'ffff01' WHERE id = 'job-000002'") }
         #expect { try JobStore(path: path) } throws: { "\($0)".contains("--repair") }
@@ -99,12 +98,7 @@ struct JobStoreTests {
 
     @Test("ids come from a stored high-water mark: a row an operator deleted does not give its id back")
     func highWaterMark() throws {
-        let path = Self.folder() + "/jobs.db"
-        do {
-            let store = try JobStore(path: path)
-            for _ in 0..<3 { try store.put(JobRecord(id: store.newId(), spec: Self.spec())) }
-        }
-        let queue = try DatabaseQueue(path: path)
+        let (path, queue) = try Self.storeWithJobs(3)
         try queue.write { db in try db.execute(sql: "DELETE FROM jobs WHERE id = 'job-000003'") }
         let store = try JobStore(path: path)
         #expect(store.order == ["job-000001", "job-000002"] && store.newId() == "job-000004")
