@@ -12,6 +12,9 @@ public struct LineReader: Sequence, IteratorProtocol {
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private var position = 0
+    /// `buffer[position..<scanned]` holds no newline: a line longer than a chunk is searched
+    /// once, not again from its start after every chunk (which was quadratic in its length).
+    private var scanned = 0
     private var finished = false
     private var number = 0
     private let chunkSize: Int
@@ -28,7 +31,7 @@ public struct LineReader: Sequence, IteratorProtocol {
 
     public mutating func next() -> Line? {
         while true {
-            if let newline = buffer[position...].firstIndex(of: 0x0A) {
+            if let newline = newline(from: Swift.max(position, scanned)) {
                 var end = newline
                 if end > position && buffer[end - 1] == 0x0D { end -= 1 }
                 let line = Array(buffer[position..<end])
@@ -42,11 +45,21 @@ public struct LineReader: Sequence, IteratorProtocol {
                 position = buffer.count
                 return emit(line)
             }
-            // Keep the unfinished tail, read the next chunk.
+            // Keep the unfinished tail, read the next chunk. The tail moves once: afterwards
+            // `position` is 0 until a newline turns up.
+            scanned = buffer.count - position
             buffer.removeFirst(position)
             position = 0
             let data = handle.readData(ofLength: chunkSize)
             if data.isEmpty { finished = true } else { buffer.append(contentsOf: data); bytesRead += data.count }
+        }
+    }
+
+    /// The index of the first newline in `buffer[start...]`; memchr, as this is every byte's loop.
+    private func newline(from start: Int) -> Int? {
+        buffer.withUnsafeBufferPointer { bytes in
+            guard start < bytes.count, let hit = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) else { return nil }
+            return bytes.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
         }
     }
 

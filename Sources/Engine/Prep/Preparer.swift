@@ -21,7 +21,10 @@ public struct PrepareCounts: Codable, Sendable, Equatable {
 /// Turns raw files into the token shards the trainer reads (format 1, see `PreparedData`).
 public enum Preparer {
     /// `progress` gets (bytes read, total bytes of the inputs) every few megabytes; when
-    /// `shouldStop` says yes (asked every 1,024 rows) the run ends with `PrepError.cancelled`.
+    /// `shouldStop` says yes the run ends with `PrepError.cancelled` and leaves no shards
+    /// behind (the manifest is only written at the end). It is asked every 1,024 rows or
+    /// megabyte of text, and within a long document every megabyte encoded and every block
+    /// packed, so a single huge document stops promptly too.
     public static func run(inputs: [String], tokenizer: BPETokenizer, options: PrepareOptions, to directory: String,
                            commandLine: [String] = [], progress: (Int, Int) -> Void = { _, _ in },
                            shouldStop: () -> Bool = { false }) throws -> PrepareCounts {
@@ -44,7 +47,9 @@ public enum Preparer {
         var window: [(split: String, ids: [Int32])] = []
         func write(_ split: String, _ ids: [Int32]) throws {
             if options.layout == "pack" {
-                try writers[split]!.pack(ids + [eos], blockLength: options.maxLength)
+                // The EOS apart rather than `ids + [eos]`: no copy of a long document.
+                try writers[split]!.pack(ids, blockLength: options.maxLength, shouldStop: shouldStop)
+                try writers[split]!.pack([eos], blockLength: options.maxLength, shouldStop: shouldStop)
             } else {
                 try writers[split]!.pad(Array((ids + [eos]).prefix(options.maxLength)), blockLength: options.maxLength, padToken: eos)
             }
@@ -59,57 +64,69 @@ public enum Preparer {
                 try write(document.split, document.ids)
             }
         }
-        scanning: for input in inputs {
-            var reader = RecordReader(path: input, format: options.format)
-            reader.textBlocks = options.blocks
-            if options.format != .auto || InputFormat.detect(input) == .csv { reader.delimiter = options.delimiterByte }
-            var stop = false
-            var drops = counts.dropped
-            defer { counts.dropped = drops }
-            defer { done += (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0 }
-            var cancelled = false
-            try reader.forEach(drops: &drops, progress: { progress(done + $0, total) }) { record, drops in
-                guard !stop else { return }
-                if index % 1024 == 0 && shouldStop() {
-                    (cancelled, stop) = (true, true)
-                    return
+        // Text bytes since `shouldStop` was last asked between documents.
+        var unasked = 0
+        do {
+            scanning: for input in inputs {
+                var reader = RecordReader(path: input, format: options.format)
+                reader.textBlocks = options.blocks
+                if options.format != .auto || InputFormat.detect(input) == .csv { reader.delimiter = options.delimiterByte }
+                var stop = false
+                var drops = counts.dropped
+                defer { counts.dropped = drops }
+                defer { done += (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0 }
+                var cancelled = false
+                try reader.forEach(drops: &drops, progress: { progress(done + $0, total) }) { record, drops in
+                    guard !stop else { return }
+                    if index % 1024 == 0 || unasked >= 1 << 20 {
+                        unasked = 0
+                        if shouldStop() {
+                            (cancelled, stop) = (true, true)
+                            return
+                        }
+                    }
+                    counts.rowsRead += 1
+                    defer { index += 1 }
+                    let text: String
+                    if let template = options.expandedTemplate {
+                        guard placeholders.allSatisfy({ record.fields[$0] != nil }) else { drops.add(.missingField, line: record.line); return }
+                        text = placeholders.reduce(template) { $0.replacingOccurrences(of: "{\($1)}", with: record.fields[$1]!) }
+                        if placeholders.allSatisfy({ record.fields[$0]!.allSatisfy(\.isWhitespace) }) { drops.add(.empty, line: record.line); return }
+                    } else {
+                        let name = options.field ?? "text"
+                        guard let value = record.fields[name] else { drops.add(.missingField, line: record.line); return }
+                        text = value
+                    }
+                    unasked += text.utf8.count
+                    if text.allSatisfy(\.isWhitespace) { drops.add(.empty, line: record.line); return }
+                    let characters = text.count
+                    if characters < options.minChars { drops.add(.tooShort, line: record.line); return }
+                    if let maxChars = options.maxChars, characters > maxChars { drops.add(.tooLong, line: record.line); return }
+                    let hash = Self.hash(text)
+                    if options.dedupe && !seen.insert(hash).inserted { drops.add(.duplicate, line: record.line); return }
+                    if let fraction = options.fraction, Self.unit(options.seed ^ 0x5EED, UInt64(index)) >= fraction { return }
+                    counts.kept += 1
+                    words.append(Self.wordCount(text))
+                    // The split is a function of the seed and the text: stable across runs and inputs.
+                    let split = Self.unit(options.seed, hash) < options.valFraction ? "validation" : "train"
+                    guard let ids = tokenizer.encode(text, allowSpecial: false, shouldStop: shouldStop) else { throw PrepError.cancelled }
+                    counts.documents[split, default: 0] += 1
+                    try emit(split, ids)
+                    if let limit = options.limit, counts.kept >= limit { stop = true }
                 }
-                counts.rowsRead += 1
-                defer { index += 1 }
-                let text: String
-                if let template = options.expandedTemplate {
-                    guard placeholders.allSatisfy({ record.fields[$0] != nil }) else { drops.add(.missingField, line: record.line); return }
-                    text = placeholders.reduce(template) { $0.replacingOccurrences(of: "{\($1)}", with: record.fields[$1]!) }
-                    if placeholders.allSatisfy({ record.fields[$0]!.allSatisfy(\.isWhitespace) }) { drops.add(.empty, line: record.line); return }
-                } else {
-                    let name = options.field ?? "text"
-                    guard let value = record.fields[name] else { drops.add(.missingField, line: record.line); return }
-                    text = value
-                }
-                if text.allSatisfy(\.isWhitespace) { drops.add(.empty, line: record.line); return }
-                let characters = text.count
-                if characters < options.minChars { drops.add(.tooShort, line: record.line); return }
-                if let maxChars = options.maxChars, characters > maxChars { drops.add(.tooLong, line: record.line); return }
-                let hash = Self.hash(text)
-                if options.dedupe && !seen.insert(hash).inserted { drops.add(.duplicate, line: record.line); return }
-                if let fraction = options.fraction, Self.unit(options.seed ^ 0x5EED, UInt64(index)) >= fraction { return }
-                counts.kept += 1
-                words.append(text.split(whereSeparator: \.isWhitespace).count)
-                // The split is a function of the seed and the text: stable across runs and inputs.
-                let split = Self.unit(options.seed, hash) < options.valFraction ? "validation" : "train"
-                let ids = tokenizer.encode(text, allowSpecial: false)
-                counts.documents[split, default: 0] += 1
-                try emit(split, ids)
-                if let limit = options.limit, counts.kept >= limit { stop = true }
+                if cancelled { throw PrepError.cancelled }
+                if stop { break scanning }
             }
-            if cancelled { throw PrepError.cancelled }
-            if stop { break scanning }
-        }
-        while !window.isEmpty {
-            let pick = Int(shuffle.next() % UInt64(window.count))
-            window.swapAt(pick, window.count - 1)
-            let document = window.removeLast()
-            try write(document.split, document.ids)
+            while !window.isEmpty {
+                let pick = Int(shuffle.next() % UInt64(window.count))
+                window.swapAt(pick, window.count - 1)
+                let document = window.removeLast()
+                try write(document.split, document.ids)
+            }
+        } catch PrepError.cancelled {
+            // Partial shards would only mislead: a stopped run leaves nothing behind.
+            for writer in writers.values { writer.remove() }
+            throw PrepError.cancelled
         }
         var splits: [String: PreparedManifest.Split] = [:]
         for (name, writer) in writers {
@@ -157,6 +174,37 @@ public enum Preparer {
         return names
     }
 
+    /// `text.split(whereSeparator: \.isWhitespace).count`, without making the substrings and
+    /// the Characters that took most of a long document's time (16 MiB: 5 s). A Character is
+    /// whitespace when its first scalar is (`Character.isWhitespace`). Two ASCII scalars other
+    /// than CR LF are always two Characters, so ASCII stretches are walked byte by byte; any
+    /// other Character is found and classified by the standard library.
+    static func wordCount(_ text: String) -> Int {
+        var text = text
+        text.makeContiguousUTF8()
+        let string = text
+        return text.withUTF8 { bytes in
+            var count = 0
+            var inWord = false
+            var i = 0
+            while i < bytes.count {
+                let byte = bytes[i]
+                let space: Bool
+                if byte < 0x80 && (i + 1 == bytes.count || (bytes[i + 1] < 0x80 && (byte != 0x0D || bytes[i + 1] != 0x0A))) {
+                    space = byte == 0x20 || (0x09...0x0D).contains(byte)
+                    i += 1
+                } else {
+                    let start = string.utf8.index(string.utf8.startIndex, offsetBy: i)
+                    space = string.unicodeScalars[start].properties.isWhitespace
+                    i = string.utf8.distance(from: string.utf8.startIndex, to: string.index(after: start))
+                }
+                if !space && !inWord { count += 1 }
+                inWord = !space
+            }
+            return count
+        }
+    }
+
     static func hash(_ text: String) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
@@ -169,71 +217,5 @@ public enum Preparer {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Double((z ^ (z >> 31)) >> 11) * 0x1.0p-53
-    }
-}
-
-/// Appends blocks to a split's shard (and mask) files as they fill.
-final class ShardWriter {
-    let tokensPath: String, masksPath: String
-    let wide: Bool
-    let hasMasks: Bool
-    private let tokensHandle: FileHandle
-    private let masksHandle: FileHandle?
-    private var pending: [Int32] = []
-    private(set) var blocks = 0
-    private(set) var realTokens = 0
-
-    init(directory: String, name: String, wide: Bool, masks: Bool) throws {
-        tokensPath = (directory as NSString).appendingPathComponent("\(name).bin")
-        masksPath = (directory as NSString).appendingPathComponent("\(name).mask.bin")
-        self.wide = wide
-        hasMasks = masks
-        FileManager.default.createFile(atPath: tokensPath, contents: nil)
-        tokensHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: tokensPath))
-        if masks {
-            FileManager.default.createFile(atPath: masksPath, contents: nil)
-            masksHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: masksPath))
-        } else {
-            masksHandle = nil
-        }
-    }
-
-    private func write(_ ids: [Int32]) {
-        var data = Data(capacity: ids.count * (wide ? 4 : 2))
-        for id in ids {
-            if wide { withUnsafeBytes(of: UInt32(bitPattern: id).littleEndian) { data.append(contentsOf: $0) } }
-            else { withUnsafeBytes(of: UInt16(truncatingIfNeeded: id).littleEndian) { data.append(contentsOf: $0) } }
-        }
-        tokensHandle.write(data)
-        blocks += 1
-    }
-
-    /// pack: documents joined (each already ends with EOS) and cut into full blocks; the
-    /// tail that does not fill a block is dropped at the end, as in `group_texts`.
-    func pack(_ ids: [Int32], blockLength: Int) throws {
-        pending += ids
-        while pending.count >= blockLength {
-            write(Array(pending[..<blockLength]))
-            realTokens += blockLength
-            pending.removeFirst(blockLength)
-        }
-    }
-
-    func pad(_ ids: [Int32], blockLength: Int, padToken: Int32) throws {
-        write(ids + [Int32](repeating: padToken, count: blockLength - ids.count))
-        masksHandle?.write(Data([UInt8](repeating: 1, count: ids.count) + [UInt8](repeating: 0, count: blockLength - ids.count)))
-        realTokens += ids.count
-    }
-
-    func finish() throws {
-        try tokensHandle.synchronize()
-        try tokensHandle.close()
-        try masksHandle?.synchronize()
-        try masksHandle?.close()
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: tokensPath)
-        try? FileManager.default.removeItem(atPath: masksPath)
     }
 }

@@ -45,7 +45,18 @@ public struct BPETokenizer: Sendable {
         var text = text
         return text.withUTF8 { buf in
             guard let base = buf.baseAddress, buf.count > 0 else { return [] }
-            return model.encode(base, buf.count, allowSpecial: allowSpecial)
+            return model.encode(base, buf.count, allowSpecial: allowSpecial)!  // never nil: nothing asks it to stop
+        }
+    }
+
+    /// `encode` for texts long enough to need cancelling (a whole book as one document): asks
+    /// `shouldStop` about once per megabyte and returns nil as soon as it says yes. The ids
+    /// are the same as `encode`'s.
+    public func encode(_ text: String, allowSpecial: Bool = true, shouldStop: () -> Bool) -> [Int32]? {
+        var text = text
+        return text.withUTF8 { buf in
+            guard let base = buf.baseAddress, buf.count > 0 else { return [] }
+            return model.encode(base, buf.count, allowSpecial: allowSpecial, shouldStop: shouldStop)
         }
     }
 
@@ -59,7 +70,7 @@ public struct BPETokenizer: Sendable {
         let (ids, offsets): ([Int32], [(start: Int, end: Int)]) = text.withUTF8 { buf in
             guard let base = buf.baseAddress, buf.count > 0 else { return ([], []) }
             let builder = OffsetBuilder(base, buf.count)
-            let ids = model.encode(base, buf.count, allowSpecial: allowSpecial, offsets: builder)
+            let ids = model.encode(base, buf.count, allowSpecial: allowSpecial, offsets: builder)!  // never nil, as above
             return (ids, builder.offsets)
         }
         var result = [(id: Int32, start: Int, end: Int)]()

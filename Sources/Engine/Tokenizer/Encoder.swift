@@ -5,17 +5,26 @@ extension BPEModel {
         /// Only words missing from the cache need it, so short calls often never allocate it.
         lazy var workspace = BPEWorkspace()
         let pre = PreTokenizer()
+        /// Bytes of plain text left before `shouldStop` is asked again.
+        var untilAsked = BPEModel.askEvery
+        var stopped = false
     }
 
+    /// How often (in bytes of text) a cancellable encode asks whether to stop: a megabyte
+    /// takes milliseconds, so a long text stops promptly and short ones never ask.
+    static let askEvery = 1 << 20
+
     /// Encodes UTF-8 `p[0..<n]`; with `offsets`, also records where each token came from.
+    /// Returns nil when `shouldStop`, asked every `askEvery` bytes, says yes.
     func encode(_ p: UnsafePointer<UInt8>, _ n: Int, allowSpecial: Bool,
-                offsets: OffsetBuilder? = nil) -> [Int32] {
+                offsets: OffsetBuilder? = nil, shouldStop: () -> Bool = { false }) -> [Int32]? {
         var ids = [Int32]()
         ids.reserveCapacity(n / 4 + 8)
         let state = EncodeState()
         let needsMatching = !matcher.isEmpty && (allowSpecial || matcher.hasNonSpecial)
         let segments = needsMatching ? matcher.split(p, n, allowSpecial: allowSpecial) : [Segment(start: 0, end: n, id: -1)]
         for seg in segments where seg.end > seg.start {
+            if state.stopped { return nil }
             if seg.id >= 0 {
                 ids.append(seg.id)
                 offsets?.addSpecial(start: seg.start, end: seg.end)
@@ -29,30 +38,38 @@ extension BPEModel {
                 defer { copy.deallocate() }
                 copy[0] = 0x20
                 (copy + 1).update(from: p + seg.start, count: length)
-                encodePlain(UnsafePointer(copy), 0, length + 1, state, &ids, offsets)
+                encodePlain(UnsafePointer(copy), 0, length + 1, state, &ids, offsets, shouldStop)
                 offsets?.mapPrefixed(segmentStart: seg.start)
             } else {
-                encodePlain(p, seg.start, seg.end, state, &ids, offsets)
+                encodePlain(p, seg.start, seg.end, state, &ids, offsets, shouldStop)
                 offsets?.mapPlain()
             }
         }
-        return ids
+        return state.stopped ? nil : ids
     }
 
     /// Pre-tokenizes and merges one stretch of plain text.
     @inline(__always)
     private func encodePlain(_ p: UnsafePointer<UInt8>, _ lo: Int, _ hi: Int, _ state: EncodeState,
-                             _ ids: inout [Int32], _ offsets: OffsetBuilder?) {
+                             _ ids: inout [Int32], _ offsets: OffsetBuilder?, _ shouldStop: () -> Bool) {
         let pre = state.pre
         let cache = wordCache
         let mergeTable = mergeTable
         let ignoreMerges = options.ignoreMerges
+        // A local copy: the loop would otherwise load and store the class's field per piece.
+        var untilAsked = state.untilAsked
+        defer { state.untilAsked = untilAsked }
         byteToId.withUnsafeBufferPointer { byteBuf in
             let byteToId = byteBuf.baseAddress!
             var i = lo
             while i < hi {
                 let e = pre.pieceEnd(p, i, hi)
                 let len = e - i
+                untilAsked -= len
+                if untilAsked <= 0 {
+                    untilAsked = Self.askEvery
+                    if shouldStop() { state.stopped = true; return }
+                }
                 let before = ids.count
                 if len == 1 {
                     let id = byteToId[Int(p[i])]
