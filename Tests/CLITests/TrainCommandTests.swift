@@ -3,6 +3,8 @@ import PreparedFormat
 import Testing
 import Tokenizer
 import Training
+import GPT2
+import RunOptions
 
 @Suite("cuentista train")
 struct TrainCommandTests {
@@ -51,5 +53,62 @@ struct TrainCommandTests {
                                   "--max-steps", "3", "--batch-size", "4", "--lr", "1e-3", "--lr-schedule", "cosine"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir + "/run/final/model.safetensors"))
+    }
+
+    /// The steps of the "train" entries of a JSON log, in order.
+    static func loggedSteps(_ path: String) throws -> [Int] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["kind"] as? String == "train" else { return nil }
+            return object["step"] as? Int
+        }
+    }
+
+    @Test("a second run into the same --out is refused without touching the first; --overwrite replaces it; neither mixes logs")
+    func runsNeverMix() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tokenizer = try BPETokenizer(directory: CLI.fixture("tiny-safetensors"))
+        try makeData(dir + "/data", fingerprint: tokenizer.fingerprint)
+        let arguments = ["train", "--model", CLI.fixture("tiny-safetensors"), "--data", dir + "/data", "--out", dir + "/run",
+                         "--epochs", "1", "--batch-size", "4", "--lr", "1e-3", "--log-json", dir + "/run/log.jsonl"]
+        #expect(try CLI.run(arguments).status == 0)
+        let first = try FileManager.default.contentsOfDirectory(atPath: dir + "/run").sorted()
+        let firstLog = try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8)
+        let again = try CLI.run(arguments)
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already holds a training run") && again.stderr.contains("--resume") && again.stderr.contains("--overwrite"),
+                "\(again.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/run").sorted() == first)
+        #expect(try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8) == firstLog)
+        let replaced = try CLI.run(arguments + ["--overwrite"])
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        // One run's steps only: 1, 2, 3, 4 (16 blocks of 4 per epoch), not 1...4, 1...4.
+        #expect(try Self.loggedSteps(dir + "/run/log.jsonl") == [1, 2, 3, 4])
+        #expect(try CLI.run(arguments + ["--overwrite", "--resume"]).status != 0)
+    }
+
+    @Test("a resumed run keeps the log up to the checkpoint it resumes from, so no step appears twice")
+    func resumedLogHasNoRepeats() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tokenizer = try BPETokenizer(directory: CLI.fixture("tiny-safetensors"))
+        try makeData(dir + "/data", fingerprint: tokenizer.fingerprint)
+        let data = try PreparedData(directory: dir + "/data")
+        let model = try ModelLoader.load(directory: CLI.fixture("tiny-safetensors")).model
+        var options = TrainingOptions()
+        options.epochs = 2
+        options.batchSize = 4
+        options.lr = 1e-3
+        options.saveEvery = 2
+        let log = dir + "/run/log.jsonl"
+        // Stopped after step 3: the last checkpoint is step 2, the log has steps 1-3.
+        let first = try Trainer(model: model, data: data, options: options, outputDirectory: dir + "/run", jsonLog: log)
+        _ = try first.run(stopAfterSteps: 3)
+        #expect(try Self.loggedSteps(log) == [1, 2, 3])
+        let second = try Trainer(model: try ModelLoader.load(directory: CLI.fixture("tiny-safetensors")).model, data: data, options: options,
+                                 outputDirectory: dir + "/run", jsonLog: log)
+        _ = try second.run(resume: true)
+        #expect(try Self.loggedSteps(log) == Array(1...8))
     }
 }

@@ -84,14 +84,22 @@ public final class Trainer {
     /// Runs (or, with `resume`, continues) training. `stopAfterSteps` simulates a crash after
     /// that many optimizer steps, for tests. `shouldStop` is asked after every step: when it says
     /// yes, the run writes a checkpoint and returns with `stopped` (a worker handing its job back).
-    public func run(resume: Bool = false, stopAfterSteps: Int? = nil,
+    /// `resume`: continue from the latest complete checkpoint in the output directory (a fresh
+    /// start when there is none). Otherwise the directory must not hold another run (its
+    /// checkpoints would sit beside this one's, its log would be continued):
+    /// `overwrite` removes that run first, else `TrainingError.outputInUse`.
+    public func run(resume: Bool = false, overwrite: Bool = false, stopAfterSteps: Int? = nil,
                     onEvent: (TrainerEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> TrainingResult {
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        if !resume { try claimOutput(overwrite: overwrite) }
         let run = TrainingRun(trainer: self)
+        var resumedStep: Int?
         if resume, let latest = TrainingCheckpoint.list(in: outputDirectory).last {
             try run.restore(from: latest)
+            resumedStep = run.state.step
             onEvent(.resumed(from: latest, step: run.state.step))
         }
+        try startLog(after: resumedStep)
         var stopped = false
         training: while run.state.step < totalSteps && run.state.epoch < options.epochs {
             while run.state.cursor < microBatchesPerEpoch && run.state.step < totalSteps {
@@ -181,6 +189,46 @@ public final class Trainer {
             count += n
         }
         return count > 0 ? Float(total / Double(count)) : nil
+    }
+
+    /// What another run left in the output directory: checkpoints (complete or not), the final
+    /// model, the JSON log.
+    func earlierRun() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []
+        var found = names.filter { $0.hasPrefix("checkpoint-") || $0 == "final" }.sorted()
+        if let jsonLog, FileManager.default.fileExists(atPath: jsonLog) { found.append((jsonLog as NSString).lastPathComponent) }
+        return found
+    }
+
+    func claimOutput(overwrite: Bool) throws(TrainingError) {
+        let found = earlierRun()
+        guard !found.isEmpty else { return }
+        guard overwrite else { throw .outputInUse(directory: outputDirectory, found: found) }
+        for name in found {
+            let path = name == (jsonLog as NSString?)?.lastPathComponent ? jsonLog! : (outputDirectory as NSString).appendingPathComponent(name)
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                throw .checkpoint("--overwrite: cannot remove \(path): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// The JSON log holds this run only: a fresh run starts it empty; a resumed one keeps the
+    /// entries up to the step it resumed from (those after it were written by the attempt that
+    /// stopped, and are about to be written again).
+    func startLog(after resumedStep: Int?) throws(TrainingError) {
+        guard let jsonLog, FileManager.default.fileExists(atPath: jsonLog) else { return }
+        var kept = Data()
+        if let resumedStep, let old = FileManager.default.contents(atPath: jsonLog) {
+            for line in old.split(separator: 0x0A) {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                      let step = object["step"] as? Int, step <= resumedStep else { continue }
+                kept.append(contentsOf: line)
+                kept.append(0x0A)
+            }
+        }
+        do { try kept.write(to: URL(fileURLWithPath: jsonLog), options: .atomic) } catch {
+            throw .checkpoint("--log-json \(jsonLog): \(error.localizedDescription)")
+        }
     }
 
     func appendLog(_ entry: LogEntry) {

@@ -14,11 +14,17 @@ struct TrainCommand: ParsableCommand {
         The notebook's fine-tune:
           cuentista train --model gpt2-small-spanish --data prepared/ --out run/ --epochs 10 --lr 2e-5 --weight-decay 0.01
         A fresh model of a named shape (tiny, mini, small, medium): --model init:tiny
-        Continue after a crash or Ctrl-C: add --resume (same --out).
+        Continue after a crash or Ctrl-C: add --resume (same --out). A run already in --out is
+        never mixed with a new one: --resume continues it, --overwrite replaces it.
         """)
 
     @OptionGroup var arguments: TrainArguments
     @Flag(help: "Continue from the latest complete checkpoint in --out.") var resume = false
+    @Flag(help: "Replace a run already in --out (its checkpoints, final model and log).") var overwrite = false
+
+    func validate() throws {
+        if resume && overwrite { throw ValidationError("--resume continues the run in --out and --overwrite replaces it: give one") }
+    }
 
     func run() throws {
         let spec = arguments.spec
@@ -26,7 +32,7 @@ struct TrainCommand: ParsableCommand {
         do { trainer = try spec.makeTrainer(in: .workingDirectory) } catch { throw ValidationError("\(error)") }
 
         let progress = ProgressLine()
-        let result = try trainer.run(resume: resume) { event in
+        let result = try trainer.run(resume: resume, overwrite: overwrite) { event in
             switch event {
             case let .step(step, total, epoch, loss, rate, eta):
                 let text: String = String(format: "step %d/%d  loss %.4f  %.0f tok/s  ETA %@", step, total, loss, rate, ProgressLine.clock(eta))
