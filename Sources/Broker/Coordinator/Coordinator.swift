@@ -62,12 +62,15 @@ public final class Coordinator {
     let admins: ZMQSocket
     var zapHandler: ZAPHandler?
     let clientConnections: ConnectionCounter
+    /// Held for the coordinator's life: no second one on the same data directory.
+    let lock: CoordinatorLock
     public private(set) var boundEndpoints: [String] = []
 
     public init(configuration: CoordinatorConfiguration, context: ZMQContext, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         self.context = context
+        lock = try CoordinatorLock(dataDirectory: configuration.dataDirectory)
         let store = try JobStore(path: configuration.storePath, repair: configuration.repairStore)
         if let reason = store.openedExclusively {
             logger.critical("job store \(configuration.storePath): opened with exclusive locking after \(reason) (is the disk full?); sqlite3 on it waits until the coordinator stops")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 import Messaging
 import Services
@@ -28,6 +29,10 @@ struct UpCommand: ParsableCommand {
     func run() throws {
         let stop = SignalFlag()
         let data = (dataDir as NSString).standardizingPath
+        // Before anything is started or any log opened: another system's logs stay as they are.
+        if let running = CoordinatorLock.holder(dataDirectory: data) {
+            throw UpError(CoordinatorLock.runningMessage(pid: running, dataDirectory: data))
+        }
         var group = try ProcessGroup(logDirectory: (data as NSString).appendingPathComponent("logs"))
         let common = ["--data-dir", data, "--log-level", logLevel]
         try group.start("coordinator", executable: "cuentista", ["coordinator", "--bind", bind] + common)
@@ -55,17 +60,31 @@ struct UpCommand: ParsableCommand {
             }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        if let last { StatusCommand.show(last) } else { print("the coordinator did not answer; see \(group.logDirectory)/coordinator.log") }
+        guard let last else {
+            group.stopAll()
+            throw UpError("the coordinator did not answer within 30 s; see \(group.logDirectory)/coordinator.log")
+        }
+        StatusCommand.show(last)
         print("running; Ctrl-C stops everything")
+        var failed: (name: String, status: Int32)?
         while !stop.isRaised {
             if let exited = group.exited() {
-                print("\(exited.name) exited with status \(exited.status); see \(group.logDirectory)/\(exited.name).log")
+                failed = exited
                 break
             }
             Thread.sleep(forTimeInterval: 0.2)
         }
         group.stopAll()
+        if let failed {
+            throw UpError("\(failed.name) exited with status \(failed.status); everything was stopped. See \(group.logDirectory)/\(failed.name).log")
+        }
     }
+}
+
+/// Why `up` could not start or keep the system running.
+struct UpError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Child processes started by `up` (and the pipeline): workers stop before the coordinator.
