@@ -48,6 +48,22 @@ struct PipelineTests {
         #expect(report.contains("lr 2e-05"))
         #expect(report.components(separatedBy: "| Epoch | Training Loss | Validation Loss | Perplexity |").count == 2)
         #expect(FileManager.default.fileExists(atPath: "\(folder)/runs/finetune/final/model.safetensors"))
+        // Again into the same folder: refused at once, the first run untouched; --overwrite
+        // replaces it with a run of its own (one run in the fine-tune log, not two).
+        let reportBefore = try String(contentsOfFile: "\(folder)/report.md", encoding: .utf8)
+        let again = try CommandLineTests.run(["pipeline", "--quick", "--model", model, "--data-dir", folder, "--bind", "tcp://127.0.0.1:\(LiveSystem.freePort())"])
+        #expect(again.status != 0 && again.output.contains("already holds a pipeline run") && again.output.contains("--overwrite"), "\(again.output.suffix(1000))")
+        #expect(!again.output.contains("[1/7]"))
+        #expect(try String(contentsOfFile: "\(folder)/report.md", encoding: .utf8) == reportBefore)
+        let replaced = try CommandLineTests.run(["pipeline", "--quick", "--model", model, "--data-dir", folder, "--overwrite",
+                                                 "--bind", "tcp://127.0.0.1:\(LiveSystem.freePort())"])
+        #expect(replaced.status == 0, "\(replaced.output.suffix(3000))")
+        let log = try String(contentsOfFile: "\(folder)/runs/finetune/log.jsonl", encoding: .utf8)
+        let steps = log.split(separator: "\n").compactMap { line -> Int? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["kind"] as? String == "train" else { return nil }
+            return object["step"] as? Int
+        }
+        #expect(!steps.isEmpty && steps == steps.sorted() && Set(steps).count == steps.count, "\(steps)")
     }
 
     @Test("a failing step is named, with the log to read")

@@ -28,6 +28,8 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Endpoint for the services this command starts.") var bind = CoordinatorEndpoint.local
     @Flag(help: "A small run (under 2 minutes): tiny model, fewer epochs, fewer products.") var quick = false
     @Option(help: "Fine-tune epochs (default 8; --quick 3).") var epochs: Int?
+    @Flag(help: "Replace the run already in --data-dir (its models, runs, data, logs and report; with --coordinator, only this pipeline's own).")
+    var overwrite = false
     @Option(help: "Fine-tune learning rate (default 5e-4 with 30 warmup steps for the embedded model; 2e-5 for --model, as the notebook).") var lr: Float?
 
     func run() throws {
@@ -40,6 +42,12 @@ struct PipelineCommand: ParsableCommand {
         }
         pipeline.stopServices()
     }
+}
+
+/// The pipeline will not start here; nothing was changed.
+struct PipelineRefused: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 struct PipelineFailure: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 import GPT2
 import Jobs
@@ -31,11 +32,35 @@ final class PipelineRun {
         // With services of its own, the run is their operator: it talks to them on the operator
         // endpoint (it follows and lists the jobs it submitted over several connections).
         endpoint = options.coordinator ?? CoordinatorEndpoint.admin(in: root)
+        try Self.claim(root, overwrite: options.overwrite, ownServices: options.coordinator == nil)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         report.quick = quick
     }
 
     func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
+
+    /// What a pipeline run writes in its folder. With services of its own the folder is the run's
+    /// alone (their logs and job store too); in the data directory of running services only
+    /// these paths are the pipeline's.
+    static let outputs = ["report.md", "loss.svg", "pretrain-loss.svg", "corpus/general.txt", "corpus/products.jsonl",
+                          "models/base", "models/tokenizer", "prepared/general", "prepared/products",
+                          "runs/pretrain", "runs/finetune", "runs/unused"]
+    static let ownServicesOutputs = ["logs", "coordinator"]
+
+    /// A folder holding an earlier run is refused (its models, report and job store would be
+    /// mixed with this run's), or with `overwrite` cleared of that run first.
+    static func claim(_ root: String, overwrite: Bool, ownServices: Bool) throws {
+        let candidates = outputs + (ownServices ? ownServicesOutputs : [])
+        let found = candidates.filter { FileManager.default.fileExists(atPath: (root as NSString).appendingPathComponent($0)) }
+        guard !found.isEmpty else { return }
+        guard overwrite else {
+            throw PipelineRefused("\(root) already holds a pipeline run (\(found.prefix(4).joined(separator: ", "))\(found.count > 4 ? ", …" : "")): --overwrite replaces it, or choose another --data-dir")
+        }
+        if ownServices, let running = CoordinatorLock.holder(dataDirectory: root) {
+            throw PipelineRefused(CoordinatorLock.runningMessage(pid: running, dataDirectory: root))
+        }
+        for relative in found { try FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(relative)) }
+    }
 
     /// Runs one step: says what it does, times it, and names the step (and a log) on failure.
     func step<T>(_ title: String, log: String? = nil, _ body: () throws -> T) throws -> T {
