@@ -28,9 +28,9 @@ struct GenerateCommand: ParsableCommand {
     var maxNewTokens = 40
     @Option(help: "Tokens to generate at least (EOS is suppressed until then).")
     var minNewTokens = 0
-    @Option(help: "greedy | sample | epsilon-greedy")
-    var strategy: Strategy = .greedy
-    @Option(help: "Sampling temperature.")
+    @Option(help: "greedy | sample | epsilon-greedy (default: greedy, or sample when a sampling option is given).")
+    var strategy: Strategy?
+    @Option(help: "Sampling temperature (0: greedy).")
     var temperature: Float = 1
     @Option(help: "Keep the k most probable tokens (0: all).")
     var topK = 0
@@ -71,7 +71,33 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "With --remote and CurveZMQ: the coordinator's public key file.") var serverKey: String?
     @Option(help: "With --remote and CurveZMQ: this client's key file.") var keys: String?
 
+    /// The sampling options given (not at their defaults), by flag name.
+    var samplingOptions: [String] {
+        [("--temperature", temperature != 1 && temperature != 0), ("--top-k", topK != 0), ("--top-p", topP != 1),
+         ("--min-p", minP != 0), ("--typical-p", typicalP != 1)].filter(\.1).map(\.0)
+    }
+
+    /// A sampling option means sampling: without --strategy it switches to `sample`; with an
+    /// explicit `greedy` it would do nothing, which `warnings` says (as transformers warns when
+    /// do_sample=False). --temperature 0 is greedy whatever else is given.
+    var effectiveStrategy: Strategy {
+        if temperature == 0 { return .greedy }
+        return strategy ?? (samplingOptions.isEmpty ? .greedy : .sample)
+    }
+
+    var warnings: [String] {
+        var warnings: [String] = []
+        if strategy == .greedy && !samplingOptions.isEmpty {
+            warnings.append("\(samplingOptions.joined(separator: ", ")) \(samplingOptions.count == 1 ? "has" : "have") no effect with --strategy greedy; use --strategy sample (or leave --strategy out)")
+        }
+        if temperature == 0 && strategy != nil && strategy != .greedy {
+            warnings.append("--temperature 0 means greedy decoding: --strategy \(strategy!.rawValue) is not used")
+        }
+        return warnings
+    }
+
     func parameters() throws -> GenerationParameters {
+        for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         var p = GenerationParameters()
         for entry in logitBias {
             let parts = entry.split(separator: "=", maxSplits: 1)
@@ -80,10 +106,11 @@ struct GenerateCommand: ParsableCommand {
             }
             p.logitBias[token] = bias
         }
-        p.strategy = strategy
+        p.strategy = effectiveStrategy
         p.maxNewTokens = maxNewTokens
         p.minNewTokens = minNewTokens
-        p.temperature = temperature
+        // OpenAI's convention: temperature 0 is greedy decoding (the sampler needs a positive one).
+        p.temperature = temperature == 0 ? 1 : temperature
         p.topK = topK
         p.topP = topP
         p.minP = minP
@@ -146,7 +173,7 @@ struct GenerateCommand: ParsableCommand {
     /// The notebook's per-step table: candidates with their probabilities and the choice.
     func printTrace(_ completion: Completion, display: (Int32) -> String) {
         for step in completion.trace {
-            let how = strategy == .greedy ? "argmax" : step.tookArgmax ? "argmax (epsilon)" : "sampled"
+            let how = effectiveStrategy == .greedy ? "argmax" : step.tookArgmax ? "argmax (epsilon)" : "sampled"
             print("step \(step.step + 1): chose \"\(display(step.chosen))\" (rank \(step.chosenRank), \(how), log p = \(String(format: "%.3f", step.chosenLogProbability)))")
             for candidate in step.candidates {
                 let mark = candidate.token == step.chosen ? "*" : " "
