@@ -66,13 +66,25 @@ struct PipelineTests {
         #expect(!steps.isEmpty && steps == steps.sorted() && Set(steps).count == steps.count, "\(steps)")
     }
 
-    @Test("a failing step is named, with the log to read")
+    @Test("bad options are refused before anything starts; a failing step is named, with the log to read")
     func failure() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pipeline-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let result = try CommandLineTests.run(["pipeline", "--quick", "--data-dir", folder, "--model", "/nonexistent/model",
+        for (arguments, named) in [(["--model", "/nonexistent/model"], "--model /nonexistent/model"), (["--epochs", "0"], "epochs"), (["--lr", "-1"], "lr")] {
+            let refused = try CommandLineTests.run(["pipeline", "--quick", "--data-dir", folder] + arguments + ["--bind", "tcp://127.0.0.1:\(LiveSystem.freePort())"])
+            #expect(refused.status != 0 && refused.output.contains(named) && !refused.output.contains("[1/"), "\(refused.output.suffix(1000))")
+            #expect(!FileManager.default.fileExists(atPath: folder), "a refused run wrote its folder")
+        }
+        // A model directory that passes the check but cannot be loaded fails at its step.
+        let broken = folder + "-model"
+        defer { try? FileManager.default.removeItem(atPath: broken) }
+        try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: LiveSystem.repository.appendingPathComponent("Tests/Fixtures/models/tiny-safetensors/config.json").path,
+                                         toPath: broken + "/config.json")
+        try Data("not safetensors".utf8).write(to: URL(fileURLWithPath: broken + "/model.safetensors"))
+        let result = try CommandLineTests.run(["pipeline", "--quick", "--data-dir", folder, "--model", broken,
                                                "--bind", "tcp://127.0.0.1:\(LiveSystem.freePort())"])
         #expect(result.status != 0)
-        #expect(result.output.contains("step 'Using the base model /nonexistent/model' failed"), "\(result.output.suffix(2000))")
+        #expect(result.output.contains("step 'Using the base model \(broken)' failed"), "\(result.output.suffix(2000))")
     }
 }

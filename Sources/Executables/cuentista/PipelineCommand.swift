@@ -4,6 +4,7 @@ import GPT2
 import Jobs
 import Messaging
 import Prep
+import RunOptions
 import Services
 import Tokenizer
 import Training
@@ -31,6 +32,20 @@ struct PipelineCommand: ParsableCommand {
     @Flag(help: "Replace the run already in --data-dir (its models, runs, data, logs and report; with --coordinator, only this pipeline's own).")
     var overwrite = false
     @Option(help: "Fine-tune learning rate (default 5e-4 with 30 warmup steps for the embedded model; 2e-5 for --model, as the notebook).") var lr: Float?
+
+    /// Bad options are refused before any service starts or any file is written.
+    func validate() throws {
+        var options = TrainingOptions()
+        if let epochs { options.epochs = epochs }
+        if let lr { options.lr = lr }
+        do { try options.validate() } catch { throw ValidationError("\(error)") }
+        if let model {
+            let config = ((model as NSString).standardizingPath as NSString).appendingPathComponent("config.json")
+            guard FileManager.default.fileExists(atPath: config) else {
+                throw ValidationError("--model \(model): not a model directory (no config.json there)")
+            }
+        }
+    }
 
     func run() throws {
         let pipeline = try PipelineRun(options: self)
