@@ -84,7 +84,7 @@ let package = Package(
         // Workers: running job specifications on the engine (with the checks that need files),
         // and every worker's loop.
         .target(name: "Jobs", dependencies: ["JobSpecs", "RunOptions", "GPT2", "Tokenizer", "Training", "Prep", "PreparedFormat"], path: "Sources/Workers/Jobs"),
-        .target(name: "Services", dependencies: ["Messaging", "Wire", "JobSpecs", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels",
+        .target(name: "Services", dependencies: ["Messaging", "Wire", "JobSpecs", "Jobs", "Tokenizer", "Training", "Prep", "GPT2", "Generation", "Kernels", "Checkpoint",
                                                  .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Workers/Services"),
 
@@ -98,7 +98,7 @@ let package = Package(
                 path: "Sources/Executables/WorkerCommandLine"),
         .executableTarget(
             name: "cuentista",
-            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "PreparedFormat", "Prep", "RunOptions", "JobSpecs", "Jobs", "Kernels", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["GPT2", "Tokenizer", "Generation", "Training", "PreparedFormat", "Prep", "RunOptions", "JobSpecs", "Jobs", "Kernels", "Checkpoint", "Coordinator", "Services", "Messaging", "Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Executables/cuentista",
             swiftSettings: fastMath),
         .executableTarget(name: "cuentista-tokenizer", dependencies: ["Services", "Messaging", "WorkerCommandLine"], path: "Sources/Executables/cuentista-tokenizer"),
@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "JobSpecs", "Wire", "Messaging", .product(name: "Logging", package: "swift-log"),
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         // Real processes on loopback: the coordinator and the workers as users start them.
-        .testTarget(name: "ServicesTests", dependencies: ["Services", "WorkerCommandLine", "Jobs", "JobSpecs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer",
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "WorkerCommandLine", "Jobs", "JobSpecs", "RunOptions", "Messaging", "Wire", "GPT2", "Tokenizer", "Checkpoint",
                                                           "cuentista", "cuentista-tokenizer", "cuentista-prep", "cuentista-trainer",
                                                           "cuentista-generator", "Generation"]),
         // Runs the built `cuentista` executable as a user would.

@@ -44,6 +44,20 @@ struct TrainCommandTests {
         #expect(result.stderr.contains("prepared with another tokenizer"))
     }
 
+    /// It used to train to the end and write nothing to the log.
+    @Test("a --log-json that cannot be written fails before the first step, naming it")
+    func unwritableLog() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try makeData(dir + "/data", fingerprint: "whatever")
+        let result = try CLI.run(["train", "--model", "init:tiny", "--data", dir + "/data", "--out", dir + "/run",
+                                  "--max-steps", "3", "--batch-size", "4", "--log-json", dir + "/missing/log.jsonl"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("\(dir)/missing/log.jsonl: cannot open for writing: No such file or directory"), "\(result.stderr)")
+        #expect(!result.stderr.contains("step 1/") && !result.stdout.contains("final model"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/run").isEmpty)
+    }
+
     @Test("init:tiny trains from a fresh model")
     func fromScratch() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)").path

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import GPT2
 import Messaging
@@ -57,9 +58,8 @@ final class LiveSystem {
         process.executableURL = Self.binaries.appendingPathComponent(executable)
         process.arguments = arguments
         let log = "\(data)/logs/\(name).log"
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
+        // Appending: a restarted process's log follows its previous run's.
+        let handle = try OutputFile.open(log, appending: true)
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

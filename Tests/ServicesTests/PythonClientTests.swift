@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import GPT2
 import Generation
@@ -66,13 +67,12 @@ struct PythonClientTests {
             self.arguments = arguments
             let base = FileManager.default.temporaryDirectory.appendingPathComponent("cuentista-pyclient-\(UUID().uuidString)").path
             (stdoutPath, stderrPath) = (base + ".out", base + ".err")
-            for path in [stdoutPath, stderrPath] { FileManager.default.createFile(atPath: path, contents: nil) }
             process.executableURL = LiveSystem.repository.appendingPathComponent("scripts/python-client-test")
             process.arguments = arguments
             process.currentDirectoryURL = LiveSystem.repository
             process.standardInput = FileHandle.nullDevice
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+            process.standardOutput = try OutputFile.open(stdoutPath)
+            process.standardError = try OutputFile.open(stderrPath)
             try process.run()
         }
 

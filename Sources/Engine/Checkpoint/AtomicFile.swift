@@ -17,6 +17,15 @@ public enum AtomicFile {
                 done += n
             }
         }
+
+        /// All of `bytes` (`Data`, an array: their storage is lent only to a closure).
+        public func write(contentsOf bytes: some ContiguousBytes) throws(CheckpointError) {
+            var failure: CheckpointError?
+            bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                if raw.count > 0 { do throws(CheckpointError) { try write(raw) } catch { failure = error } }
+            }
+            if let failure { throw failure }
+        }
     }
 
     public static func write(to path: String, _ body: (Sink) throws(CheckpointError) -> Void) throws(CheckpointError) {
@@ -43,12 +52,6 @@ public enum AtomicFile {
     }
 
     public static func write(_ data: Data, to path: String) throws(CheckpointError) {
-        try write(to: path) { (sink: Sink) throws(CheckpointError) in
-            var failure: CheckpointError?
-            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                if raw.count > 0 { do throws(CheckpointError) { try sink.write(raw) } catch { failure = error } }
-            }
-            if let failure { throw failure }
-        }
+        try write(to: path) { (sink: Sink) throws(CheckpointError) in try sink.write(contentsOf: data) }
     }
 }

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// Appends blocks to a split's shard (and mask) files as they fill.
@@ -28,14 +29,8 @@ final class ShardWriter {
         masksPath = (directory as NSString).appendingPathComponent("\(name).mask.bin")
         self.wide = wide
         hasMasks = masks
-        tokensHandle = try Self.create(tokensPath)
-        masksHandle = masks ? try Self.create(masksPath) : nil
-    }
-
-    /// Creates (or empties) the file; when that fails, opening it says why.
-    private static func create(_ path: String) throws -> FileHandle {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        tokensHandle = try OutputFile.open(tokensPath)
+        masksHandle = masks ? try OutputFile.open(masksPath) : nil
     }
 
     /// pack: documents joined (the caller follows each with EOS) and cut into full blocks; the
@@ -93,20 +88,19 @@ final class ShardWriter {
     }
 
     private func flush() throws {
-        try tokensHandle.write(contentsOf: tokenBytes)
+        // Through OutputFile: a full disk is reported with the shard's path.
+        try OutputFile.write(tokenBytes, to: tokensHandle, path: tokensPath)
         tokenBytes.removeAll(keepingCapacity: true)
         if let masksHandle {
-            try masksHandle.write(contentsOf: maskBytes)
+            try OutputFile.write(maskBytes, to: masksHandle, path: masksPath)
             maskBytes.removeAll(keepingCapacity: true)
         }
     }
 
     func finish() throws {
         try flush()
-        try tokensHandle.synchronize()
-        try tokensHandle.close()
-        try masksHandle?.synchronize()
-        try masksHandle?.close()
+        try OutputFile.finish(tokensHandle, path: tokensPath)
+        if let masksHandle { try OutputFile.finish(masksHandle, path: masksPath) }
     }
 
     func remove() {

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import GPT2
 import Kernels
@@ -92,6 +93,8 @@ public final class Trainer {
                     onEvent: (TrainerEvent) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> TrainingResult {
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         if !resume { try claimOutput(overwrite: overwrite) }
+        // A log that cannot be written fails the run now, naming it, not after hours of training.
+        if let jsonLog { try OutputFile.append(Data(), to: jsonLog) }
         let run = TrainingRun(trainer: self)
         var resumedStep: Int?
         if resume, let latest = TrainingCheckpoint.list(in: outputDirectory).last {
@@ -162,12 +165,12 @@ public final class Trainer {
     }
 
     /// Mean loss over the validation blocks' learned tokens; nil without validation data.
-    func evaluate(_ state: inout TrainerState, onEvent: (TrainerEvent) -> Void) -> Float? {
+    func evaluate(_ state: inout TrainerState, onEvent: (TrainerEvent) -> Void) throws -> Float? {
         guard let loss = validationLoss() else { return nil }
         let entry = LogEntry(kind: "eval", step: state.step, epoch: Double(state.epoch), loss: loss, learningRate: nil,
                              gradNorm: nil, tokensPerSecond: nil, perplexity: exp(loss))
         state.history.append(entry)
-        appendLog(entry)
+        try appendLog(entry)
         onEvent(.evaluation(step: state.step, epoch: state.epoch, loss: loss, perplexity: exp(loss)))
         return loss
     }
@@ -196,7 +199,11 @@ public final class Trainer {
     func earlierRun() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []
         var found = names.filter { $0.hasPrefix("checkpoint-") || $0 == "final" }.sorted()
-        if let jsonLog, FileManager.default.fileExists(atPath: jsonLog) { found.append((jsonLog as NSString).lastPathComponent) }
+        // A log with something in it (a device such as /dev/null is nobody's run).
+        if let jsonLog, let info = try? FileManager.default.attributesOfItem(atPath: jsonLog),
+           info[.type] as? FileAttributeType == .typeRegular, (info[.size] as? Int ?? 0) > 0 {
+            found.append((jsonLog as NSString).lastPathComponent)
+        }
         return found
     }
 
@@ -216,7 +223,8 @@ public final class Trainer {
     /// entries up to the step it resumed from (those after it were written by the attempt that
     /// stopped, and are about to be written again).
     func startLog(after resumedStep: Int?) throws(TrainingError) {
-        guard let jsonLog, FileManager.default.fileExists(atPath: jsonLog) else { return }
+        guard let jsonLog, let info = try? FileManager.default.attributesOfItem(atPath: jsonLog),
+              info[.type] as? FileAttributeType == .typeRegular else { return }
         var kept = Data()
         if let resumedStep, let old = FileManager.default.contents(atPath: jsonLog) {
             for line in old.split(separator: 0x0A) {
@@ -226,24 +234,26 @@ public final class Trainer {
                 kept.append(0x0A)
             }
         }
-        do { try kept.write(to: URL(fileURLWithPath: jsonLog), options: .atomic) } catch {
+        // Rewritten in place (not replaced): the log keeps its owner and mode.
+        do {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: jsonLog))
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: kept)
+            try handle.close()
+        } catch {
             throw .checkpoint("--log-json \(jsonLog): \(error.localizedDescription)")
         }
     }
 
-    func appendLog(_ entry: LogEntry) {
+    /// One line of the JSONL log; a line that cannot be written (the disk full, say) stops the run.
+    func appendLog(_ entry: LogEntry) throws {
         guard let jsonLog else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // JSON has no NaN: an evaluation that is not a number stays out of the log, as before.
         guard var line = try? encoder.encode(entry) else { return }
         line.append(0x0A)
-        if let handle = FileHandle(forWritingAtPath: jsonLog) {
-            handle.seekToEndOfFile()
-            handle.write(line)
-            try? handle.close()
-        } else {
-            FileManager.default.createFile(atPath: jsonLog, contents: line)
-        }
+        try OutputFile.append(line, to: jsonLog)
     }
 
     /// Keeps at most `saveTotalLimit` checkpoints, never the best (a path under this run's

@@ -95,16 +95,16 @@ final class TrainingRun {
         state.history.append(LogEntry(kind: "train", step: state.step, epoch: epochPosition, loss: loss, learningRate: lr,
                                       gradNorm: norm, tokensPerSecond: rate, perplexity: nil))
         // Every step goes to the JSONL log: the loss curves are drawn from it.
-        trainer.appendLog(state.history.last!)
+        try trainer.appendLog(state.history.last!)
         onEvent(.step(step: state.step, totalSteps: totalSteps, epoch: state.epoch, loss: loss, tokensPerSecond: rate, etaSeconds: eta))
         if options.evalEvery > 0 && state.step % options.evalEvery == 0 && state.cursor < trainer.microBatchesPerEpoch {
-            _ = trainer.evaluate(&state, onEvent: onEvent)
+            _ = try trainer.evaluate(&state, onEvent: onEvent)
         }
     }
 
     /// End of an epoch (or of the run): evaluate, checkpoint, keep the best.
     func endEpoch(onEvent: (TrainerEvent) -> Void) throws {
-        let evalLoss = trainer.evaluate(&state, onEvent: onEvent)
+        let evalLoss = try trainer.evaluate(&state, onEvent: onEvent)
         state.epoch += 1
         state.cursor = 0
         if let evalLoss, evalLoss < (state.bestEvalLoss ?? .infinity) {

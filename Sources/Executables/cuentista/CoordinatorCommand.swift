@@ -138,7 +138,10 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let keys = try CurveKeys.generate()
             try KeyFile.write(keys, to: name + ".key", includeSecret: true)
-            try KeyFile.write(keys, to: name + ".pub", includeSecret: false)
+            do { try KeyFile.write(keys, to: name + ".pub", includeSecret: false) } catch {
+                unlink(name + ".key")  // half a pair is of no use: leave none
+                throw error
+            }
             print("wrote \(name).key and \(name).pub (public key \(keys.publicKey))")
         }
     }

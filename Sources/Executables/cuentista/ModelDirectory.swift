@@ -17,7 +17,8 @@ struct LoadedModelDirectory {
         // What transformers loads with a warning loads here with the same warning, on stderr
         // so that --json output stays clean.
         for warning in loaded.model.config.warnings {
-            FileHandle.standardError.write(Data("warning: \(directory)/config.json: \(warning)\n".utf8))
+            // Dropped, not trapped on, when stderr is gone (`write(_:)` would trap).
+            try? FileHandle.standardError.write(contentsOf: Data("warning: \(directory)/config.json: \(warning)\n".utf8))
         }
         do {
             tokenizer = try BPETokenizer(directory: directory)

@@ -31,7 +31,9 @@ final class ProgressLine {
         barShown = false
     }
 
-    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    /// `write(_:)` would trap when stderr is gone (a closed pipe); progress is not worth
+    /// stopping the work for, so a failed write is dropped.
+    private func write(_ text: String) { try? FileHandle.standardError.write(contentsOf: Data(text.utf8)) }
 
     /// h:mm:ss or m:ss.
     static func clock(_ seconds: Double) -> String {

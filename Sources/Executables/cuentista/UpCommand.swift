@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Coordinator
 import Foundation
 import Messaging
@@ -108,8 +109,7 @@ struct ProcessGroup {
         process.executableURL = URL(fileURLWithPath: (Self.executableDirectory as NSString).appendingPathComponent(executable))
         process.arguments = arguments
         let log = (logDirectory as NSString).appendingPathComponent("\(name).log")
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let handle = try OutputFile.open(log)
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Logging
 import Messaging
@@ -42,8 +43,9 @@ public enum KeyFile {
         return (serverPublic, own)
     }
 
+    /// Throws, naming the file, when it cannot be written (a missing folder, say).
     public static func write(_ keys: CurveKeys, to path: String, includeSecret: Bool) throws {
         let text = "public: \(keys.publicKey)\n" + (includeSecret ? "secret: \(keys.secretKey)\n" : "")
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: includeSecret ? 0o600 : 0o644])
+        try OutputFile.create(path, contents: Data(text.utf8), permissions: includeSecret ? 0o600 : 0o644)
     }
 }
