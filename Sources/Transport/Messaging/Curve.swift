@@ -6,7 +6,12 @@ extension CurveKeys {
     public static func generate() throws(ZMQError) -> CurveKeys {
         var publicKey = [CChar](repeating: 0, count: 41), secretKey = [CChar](repeating: 0, count: 41)
         guard zmq_curve_keypair(&publicKey, &secretKey) == 0 else { throw ZMQError("zmq_curve_keypair") }
-        return CurveKeys(publicKey: String(cString: publicKey), secretKey: String(cString: secretKey))
+        return CurveKeys(publicKey: text(publicKey), secretKey: text(secretKey))
+    }
+
+    /// A NUL-terminated buffer's text: the bytes before the NUL.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// True when `key` is 40 characters of Z85.
