@@ -15,7 +15,9 @@ final class ProgressLine {
         lastLine = Date()
         let filled = max(0, min(Self.width, Int(fraction * Double(Self.width))))
         let line = "\(prefix)[\(String(repeating: "#", count: filled) + String(repeating: "-", count: Self.width - filled))] \(text)"
-        write(interactive ? "\r" + line : line + "\n")
+        // A line longer than the terminal wraps, and each redraw then stacks another one: cut
+        // it to the width (read each time: the window may be resized) and clear what is left.
+        write(interactive ? "\r" + String(line.prefix(Self.terminalColumns() - 1)) + "\u{1B}[K" : line + "\n")
         barShown = interactive
     }
 
@@ -34,6 +36,13 @@ final class ProgressLine {
     /// `write(_:)` would trap when stderr is gone (a closed pipe); progress is not worth
     /// stopping the work for, so a failed write is dropped.
     private func write(_ text: String) { try? FileHandle.standardError.write(contentsOf: Data(text.utf8)) }
+
+    /// Columns of the terminal on standard error (80 when it does not say).
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
 
     /// h:mm:ss or m:ss.
     static func clock(_ seconds: Double) -> String {
