@@ -24,3 +24,24 @@ struct SamplingOptionsTests {
         #expect(warned.stderr.contains("warning: --top-k has no effect with --strategy greedy"), "\(warned.stderr)")
     }
 }
+
+@Suite("cuentista generate: the prompt from standard input")
+struct PromptFromStandardInputTests {
+    @Test("--prompt - reads standard input and gives what --prompt TEXT gives")
+    func promptFromStandardInput() throws {
+        let direct = try SamplingOptionsTests.generate([])
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["generate", "--model", CLI.fixture("tiny-safetensors"), "--prompt", "-", "--max-new-tokens", "12", "--json"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: Data("Había una vez\n".utf8))
+        try input.fileHandleForWriting.close()
+        let piped = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && piped == direct.stdout, "\(piped)")
+    }
+}

@@ -22,8 +22,10 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "A model directory with weights, config.json and tokenizer files (with --remote: the served model's name, optional).")
     var model: String?
-    @Option(help: "The text to continue.")
+    @Option(help: "The text to continue (- reads it from standard input).")
     var prompt: String
+
+    mutating func validate() throws { prompt = try PromptInput.resolve(prompt) }
     @Option(help: "Tokens to generate at most.")
     var maxNewTokens = 40
     @Option(help: "Tokens to generate at least (EOS is suppressed until then).")

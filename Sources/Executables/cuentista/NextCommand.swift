@@ -12,8 +12,10 @@ struct NextCommand: ParsableCommand {
     @Option(help: "A model directory with weights, config.json and tokenizer files.")
     var model: String
 
-    @Option(help: "The text whose continuation to show.")
+    @Option(help: "The text whose continuation to show (- reads it from standard input).")
     var prompt: String
+
+    mutating func validate() throws { prompt = try PromptInput.resolve(prompt) }
 
     @Option(help: "How many candidates to show.")
     var top = 10
