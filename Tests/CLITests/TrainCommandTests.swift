@@ -126,3 +126,23 @@ struct TrainCommandTests {
         #expect(try Self.loggedSteps(log) == Array(1...8))
     }
 }
+
+@Suite("cuentista jobs submit: checked when submitted")
+struct SubmitChecksTests {
+    @Test("a train job whose prepared blocks are longer than the model's context is refused before anything is sent")
+    func blocksLongerThanContext() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("submit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let context = try GPT2Config.load(file: CLI.fixture("tiny-safetensors") + "/config.json").nPositions
+        try FileManager.default.createDirectory(atPath: dir + "/models", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CLI.fixture("tiny-safetensors"), toPath: dir + "/models/tiny")
+        let block = [Int32](repeating: 5, count: context + 1)
+        try PreparedData.write(blocks: [block, block], masks: nil, validation: [block], validationMasks: nil,
+                               to: dir + "/prepared/long", tokenizerFingerprint: "x", vocabSize: 512, maxLength: context + 1)
+        // No coordinator listens there: the refusal must come first.
+        let result = try CLI.run(["jobs", "submit", "train", "--data-dir", dir, "--coordinator", "tcp://127.0.0.1:9",
+                                  "--model", "models/tiny", "--data", "prepared/long", "--out", "runs/a", "--timeout-ms", "500"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("longer than the context of --model models/tiny (\(context))"), "\(result.stderr)")
+    }
+}

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PreparedFormat
+import GPT2
 import Jobs
 import Services
 import Wire
@@ -97,6 +99,7 @@ struct JobsCommand: ParsableCommand {
     static func submit(_ spec: JobSpec, _ connection: ClientArguments, follow: Bool) throws {
         // The coordinator's own check, before anything is sent (paths relative to its data directory).
         do { try spec.checkValues(in: DataDirectory(root: "")) } catch { throw ValidationError(error.description) }
+        try checkFiles(spec, dataDirectory: connection.dataDir)
         // One connection for the submission and the follow: without CurveZMQ the job belongs
         // to the connection that submitted it.
         let client = try connection.client()
@@ -104,6 +107,20 @@ struct JobsCommand: ParsableCommand {
         guard case let .status(status) = reply.reply else { return }
         print("\(status.jobId) queued (\(status.kind))")
         if follow { try self.follow(status.jobId, connection, client: client) }
+    }
+
+    /// What the coordinator cannot check (it never reads the data volume) but this client can
+    /// when it sees the same data directory: a train job whose prepared blocks are longer than
+    /// the model's context would only fail on its worker. Files this client cannot read are
+    /// left to the worker's own check.
+    static func checkFiles(_ spec: JobSpec, dataDirectory: String) throws {
+        guard case let .train(train) = spec, !train.model.hasPrefix("init:") else { return }
+        let root = dataDirectory as NSString
+        guard let config = try? GPT2Config.load(file: (root.appendingPathComponent(train.model) as NSString).appendingPathComponent("config.json")),
+              let data = try? PreparedData(directory: root.appendingPathComponent(train.data)) else { return }
+        if data.manifest.maxLength > config.nPositions {
+            throw ValidationError("--data \(train.data) holds blocks of \(data.manifest.maxLength) tokens, longer than the context of --model \(train.model) (\(config.nPositions)): prepare it again with --max-length \(config.nPositions) or less")
+        }
     }
 
     /// Streams progress; exits non-zero unless the job succeeded.
