@@ -31,3 +31,18 @@ struct RerunTests {
         #expect(system.stop("coordinator") == 0)
     }
 }
+
+@Suite("cuentista deploy", .serialized)
+struct DeployCommandTests {
+    @Test("deploy switches the generators for the operator, and is refused to an ordinary client")
+    func deploy() throws {
+        let system = try GeneratorServiceTests.system()
+        try system.addSlowModel(as: "other")
+        let switched = try CommandLineTests.run(["deploy", "models/other", "--data-dir", system.data])
+        #expect(switched.status == 0 && switched.output.contains("every generator serves models/other"), "\(switched.output)")
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-\(UUID().uuidString)").path
+        let refused = try CommandLineTests.run(["deploy", "models/tiny", "--coordinator", system.endpoint, "--data-dir", elsewhere])
+        #expect(refused.status != 0 && refused.output.contains("only an admin"), "\(refused.output)")
+        #expect(system.stop("coordinator") == 0)
+    }
+}

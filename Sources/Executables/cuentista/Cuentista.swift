@@ -12,7 +12,7 @@ struct Cuentista: ParsableCommand {
         """,
         subcommands: [InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, TokenizerCommand.self,
                       NextCommand.self, GenerateCommand.self, CorpusCommand.self, PrepareCommand.self, TrainCommand.self,
-                      PipelineCommand.self, CoordinatorCommand.self, JobsCommand.self, StatusCommand.self, UpCommand.self, KeysCommand.self])
+                      PipelineCommand.self, CoordinatorCommand.self, JobsCommand.self, StatusCommand.self, UpCommand.self, KeysCommand.self, DeployCommand.self])
 
     /// A bare `--remote` means the coordinator on this machine.
     static func main() {
