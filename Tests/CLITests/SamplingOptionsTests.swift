@@ -45,3 +45,12 @@ struct PromptFromStandardInputTests {
         #expect(process.terminationStatus == 0 && piped == direct.stdout, "\(piped)")
     }
 }
+
+@Suite("JSON output")
+struct JSONOutputTests {
+    @Test("paths in JSON output are written as they are, '/' not escaped")
+    func slashesNotEscaped() throws {
+        let inspect = try CLI.run(["inspect", "--model", CLI.fixture("tiny-safetensors"), "--json"])
+        #expect(inspect.status == 0 && inspect.stdout.contains("tiny-safetensors/model.safetensors") && !inspect.stdout.contains("\\/"))
+    }
+}

@@ -168,7 +168,7 @@ struct GenerateCommand: ParsableCommand {
 
     func printJSON(_ completions: [Completion]) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(completions), as: UTF8.self))
     }
 

@@ -22,7 +22,7 @@ struct InspectCommand: ParsableCommand {
         let config = loaded.model.config
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let report = InspectReport(
                 directory: loaded.directory, weightsFile: loaded.weightsFile, format: loaded.format.rawValue,
                 config: config, parameterCount: loaded.model.parameterCount, ignoredTensors: loaded.ignoredTensors,

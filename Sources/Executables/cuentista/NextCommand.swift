@@ -45,7 +45,7 @@ struct NextCommand: ParsableCommand {
         }
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(Report(prompt: prompt, promptTokens: ids, next: rows)), as: UTF8.self))
             return
         }

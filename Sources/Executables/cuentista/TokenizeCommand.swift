@@ -36,7 +36,7 @@ struct TokenizeCommand: ParsableCommand {
         if json {
             struct Report: Encodable { let ids: [Int32]; let tokens: [String]; let count: Int }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(Report(ids: ids, tokens: tokens, count: ids.count)), as: UTF8.self))
             return
         }
